@@ -1,0 +1,135 @@
+package dev.lameduck;
+
+import dev.lameduck.bridge.Bridge;
+import dev.lameduck.jetty.JettySupport;
+import dev.lameduck.server.ServerHandle;
+import dev.lameduck.server.ServerSupport;
+import dev.lameduck.server.Servers;
+import dev.lameduck.shutdown.Trigger;
+import java.lang.instrument.Instrumentation;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The agent's entry points. {@code premain} reads the options, installs the signal handlers and the advice,
+ * and never throws: whatever fails, the application starts as if the agent were absent.
+ */
+public final class Agent implements Bridge.Receiver {
+    /** Every server the agent knows; adding a server means adding its support here. */
+    private static final List<ServerSupport> ALL = Arrays.<ServerSupport>asList(new JettySupport());
+
+    private static final AtomicBoolean installed = new AtomicBoolean();
+
+    private final List<ServerSupport> supports;
+    private final Servers servers = new Servers();
+    private final Trigger trigger;
+
+    private Agent(Config config, List<ServerSupport> supports) {
+        this.supports = supports;
+        this.trigger = new Trigger(config, servers);
+    }
+
+    public static void premain(String args, Instrumentation instrumentation) {
+        install(args, instrumentation);
+    }
+
+    public static void agentmain(String args, Instrumentation instrumentation) {
+        install(args, instrumentation);
+    }
+
+    /** {@code java -jar lameduck-agent.jar [options]}: the version and every option's effective value. */
+    public static void main(String[] args) {
+        Config config = Config.load(args.length > 0 ? String.join(",", args) : null);
+        Log.always("lameduck " + version());
+        for (String problem : config.problems()) {
+            Log.always("[lameduck] " + problem);
+        }
+        for (Config.Setting s : config.settings()) {
+            Log.always(String.format("%-26s %-10s (%s)  %s", s.name, s.value, s.source.label, s.meaning));
+        }
+        Log.always(config.plan());
+    }
+
+    private static void install(String args, Instrumentation instrumentation) {
+        if (!installed.compareAndSet(false, true)) {
+            Log.warn("already installed; ignoring the second -javaagent");
+            return;
+        }
+        long start = System.nanoTime();
+        try {
+            Config config = Config.load(args);
+            Log.setLevel(config.log);
+            for (String problem : config.problems()) {
+                Log.warn("%s", problem);
+            }
+            if (!config.enabled) {
+                Log.info("disabled by lameduck.enabled=false");
+                return;
+            }
+            List<ServerSupport> supports = new ArrayList<>();
+            for (ServerSupport s : ALL) {
+                if (config.servers.contains(s.kind())) {
+                    supports.add(s);
+                }
+            }
+            Agent agent = new Agent(config, supports);
+            agent.trigger.installSignalHandlers();
+            Bridge.connect(agent);
+            // Byte Buddy's properties are relocated with it by the shade plugin; "safe" keeps it off
+            // sun.misc.Unsafe, which JDK 24+ warns about.
+            System.setProperty("net.bytebuddy.safe", "true");
+            Installer.install(instrumentation, config, supports);
+            List<String> kinds = new ArrayList<>();
+            for (ServerSupport s : supports) {
+                kinds.add(s.kind());
+            }
+            Log.info("installed: %s (%d ms); %s", kinds.isEmpty() ? "no server" : String.join(", ", kinds),
+                    (System.nanoTime() - start) / 1_000_000, config.plan());
+        } catch (Throwable t) {
+            Bridge.connect(null);
+            Log.failure("installing lameduck", t);
+        }
+    }
+
+    static String version() {
+        String v = Agent.class.getPackage().getImplementationVersion();
+        return v == null ? "(development)" : v;
+    }
+
+    private ServerSupport support(String kind) {
+        for (ServerSupport s : supports) {
+            if (s.kind().equals(kind)) {
+                return s;
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public void serverStarting(String kind, Object server) {
+        ServerSupport support = support(kind);
+        if (support == null || servers.find(server) != null) {
+            return;
+        }
+        try {
+            servers.register(server, support.prepare(server));
+        } catch (Throwable t) {
+            Log.failure("preparing " + kind + " " + server.getClass().getName() + " for a graceful shutdown", t);
+        }
+    }
+
+    @Override
+    public void serverStarted(String kind, Object server) {
+        ServerHandle h = servers.find(server);
+        if (h != null) {
+            Log.info("%s registered", h.describe());
+        }
+    }
+
+    @Override
+    public void exitRequested(int status) {
+        trigger.onExit(status);
+    }
+}

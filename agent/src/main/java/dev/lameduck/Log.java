@@ -1,0 +1,74 @@
+package dev.lameduck;
+
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.PrintStream;
+import java.util.Locale;
+
+/**
+ * Plain {@code [lameduck]} lines on the process's standard error.
+ *
+ * <p>Writes to file descriptor 2 itself, not to {@code System.err}: an application that redirects System.err
+ * into its logging framework may have shut that framework down by the time the drain is logged.
+ */
+public final class Log {
+    public enum Level { OFF, WARN, INFO, DEBUG }
+
+    private static final PrintStream err = new PrintStream(new FileOutputStream(FileDescriptor.err), true);
+    private static volatile Level level = Level.INFO;
+    /** When the shutdown sequence was triggered ({@link System#nanoTime()}), 0 before. */
+    private static volatile long triggerNanos;
+
+    private Log() {}
+
+    public static void setLevel(Level l) {
+        level = l;
+    }
+
+    public static void markTrigger(long nanos) {
+        triggerNanos = nanos;
+    }
+
+    public static long sinceTriggerMillis() {
+        long t = triggerNanos;
+        return t == 0 ? 0 : (System.nanoTime() - t) / 1_000_000;
+    }
+
+    public static boolean enabled(Level l) {
+        return level != Level.OFF && l.ordinal() <= level.ordinal();
+    }
+
+    public static void warn(String format, Object... args) {
+        write(Level.WARN, format, args);
+    }
+
+    public static void info(String format, Object... args) {
+        write(Level.INFO, format, args);
+    }
+
+    public static void debug(String format, Object... args) {
+        write(Level.DEBUG, format, args);
+    }
+
+    /** A failure inside the agent: one line, and the stack trace only at debug. */
+    public static void failure(String what, Throwable t) {
+        write(Level.WARN, "%s failed, carrying on without it: %s", what, t);
+        if (enabled(Level.DEBUG)) {
+            t.printStackTrace(err);
+        }
+    }
+
+    /** Writes even when the level is off: what {@code java -jar} prints, and the deadline report. */
+    public static void always(String line) {
+        err.println(line);
+    }
+
+    private static void write(Level l, String format, Object... args) {
+        if (!enabled(l)) {
+            return;
+        }
+        String text = args.length == 0 ? format : String.format(Locale.ROOT, format, args);
+        long t = triggerNanos;
+        err.println(t == 0 ? "[lameduck] " + text : "[lameduck] +" + sinceTriggerMillis() + "ms " + text);
+    }
+}

@@ -1,0 +1,62 @@
+package dev.lameduck.bridge;
+
+import dev.lameduck.Log;
+
+/**
+ * The one way advice reaches the agent. Advice is inlined into classes of any class loader, and into
+ * {@code java.lang.Runtime}, so it cannot name this class: it loads it by name through the system class loader
+ * (where {@code -javaagent} puts the agent jar) and calls these static methods, whose parameters are JDK types
+ * only. Nothing here throws back into the instrumented code.
+ */
+public final class Bridge {
+    /** What the agent does with the events; set once the agent is installed. */
+    public interface Receiver {
+        void serverStarting(String kind, Object server);
+
+        void serverStarted(String kind, Object server);
+
+        void exitRequested(int status);
+    }
+
+    private static volatile Receiver receiver;
+
+    private Bridge() {}
+
+    public static void connect(Receiver r) {
+        receiver = r;
+    }
+
+    public static void serverStarting(String kind, Object server) {
+        Receiver r = receiver;
+        if (r != null) {
+            try {
+                r.serverStarting(kind, server);
+            } catch (Throwable t) {
+                Log.failure("registering a starting " + kind + " server", t);
+            }
+        }
+    }
+
+    public static void serverStarted(String kind, Object server) {
+        Receiver r = receiver;
+        if (r != null) {
+            try {
+                r.serverStarted(kind, server);
+            } catch (Throwable t) {
+                Log.failure("registering a started " + kind + " server", t);
+            }
+        }
+    }
+
+    /** Called at the start of {@code Runtime.exit}: returns once the shutdown sequence has run. */
+    public static void exitRequested(int status) {
+        Receiver r = receiver;
+        if (r != null) {
+            try {
+                r.exitRequested(status);
+            } catch (Throwable t) {
+                Log.failure("the shutdown sequence for System.exit(" + status + ")", t);
+            }
+        }
+    }
+}

@@ -1,0 +1,255 @@
+package dev.lameduck.jetty;
+
+import static dev.lameduck.server.Reflect.call;
+import static dev.lameduck.server.Reflect.tryCall;
+
+import dev.lameduck.Log;
+import dev.lameduck.server.Reflect;
+import dev.lameduck.server.ServerHandle;
+import java.lang.reflect.Proxy;
+import java.nio.channels.Channel;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Drives one Jetty server (9.4 to 12.1) through its own API.
+ *
+ * <ul>
+ *   <li>In flight: a {@code StatisticsHandler} put around the server's handler as it starts counts requests
+ *       from arrival to completion, async ones included (9.4-11: servlet async; 12: the handler's callback).
+ *       Its own graceful shutdown, which answers 503, is never used.</li>
+ *   <li>Lame duck: an {@code HttpConfiguration.Customizer} added to every connector adds
+ *       {@code Connection: close} to each response, which Jetty's {@code HttpGenerator} honours by closing the
+ *       connection after it (9.4-12). The customizer's signature changed in 12.0.</li>
+ *   <li>Stop accepting: the acceptors are told to stop and the listening channel is closed. Not
+ *       {@code Connector.shutdown()}: since 10.0 it also shortens the idle timeout of open connections, which
+ *       would close keep-alive connections under clients about to use them.</li>
+ * </ul>
+ */
+final class JettyHandle implements ServerHandle {
+    private final Object server;
+    private final Object statistics;
+    private final String serverClass;
+    private final String version;
+
+    private JettyHandle(Object server, Object statistics, String serverClass, String version) {
+        this.server = server;
+        this.statistics = statistics;
+        this.serverClass = serverClass;
+        this.version = version;
+    }
+
+    /** Before the server starts: wraps its handler so that requests are counted. */
+    static JettyHandle prepare(Object server) throws Exception {
+        Class<?> base = server.getClass();
+        while (!base.getName().endsWith(JettySupport.SERVER)) {
+            base = base.getSuperclass();
+        }
+        Object statistics = Reflect.sibling(server, JettySupport.SERVER, "org.eclipse.jetty.server.handler.StatisticsHandler")
+                .getConstructor().newInstance();
+        Object handler = call(server, "getHandler");
+        call(statistics, "setHandler", handler);
+        call(server, "setHandler", statistics);
+        Object version = tryCall(server, "getVersion");
+        return new JettyHandle(server, statistics, base.getName(), version == null ? "?" : version.toString());
+    }
+
+    @Override
+    public String describe() {
+        return "jetty " + version + " on " + ports();
+    }
+
+    @Override
+    public String ports() {
+        StringBuilder sb = new StringBuilder();
+        for (Object connector : connectors()) {
+            Object port = tryCall(connector, "getLocalPort");
+            if (port instanceof Integer && (Integer) port > 0) {
+                sb.append(sb.length() == 0 ? ":" : ", :").append(port);
+            }
+        }
+        return sb.length() == 0 ? "(no port)" : sb.toString();
+    }
+
+    @Override
+    public void lameDuck() {
+        Set<Object> configurations = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (Object connector : connectors()) {
+            Object factories = tryCall(connector, "getConnectionFactories");
+            if (factories instanceof Collection) {
+                for (Object factory : (Collection<?>) factories) {
+                    Object configuration = tryCall(factory, "getHttpConfiguration");
+                    if (configuration != null) {
+                        configurations.add(configuration);
+                    }
+                }
+            }
+        }
+        for (Object configuration : configurations) {
+            invoke(configuration, "addCustomizer", connectionClose());
+        }
+        closeOpenConnectionsAfterResponse();
+    }
+
+    /**
+     * The customizer reaches requests that arrive from now on; connections that are open now, idle or in the
+     * middle of a request, are told directly: their HTTP/1 generator ends the next uncommitted response with
+     * {@code Connection: close} ({@code HttpConnection.getGenerator()}, 9.4-12).
+     */
+    private void closeOpenConnectionsAfterResponse() {
+        for (Object endPoint : endPoints()) {
+            Object generator = tryCall(tryCall(endPoint, "getConnection"), "getGenerator");
+            if (Boolean.FALSE.equals(tryCall(generator, "isCommitted"))) {
+                tryCall(generator, "setPersistent", false);
+            }
+        }
+    }
+
+    /** A {@code HttpConfiguration.Customizer}, made in the server's class loader, that adds Connection: close. */
+    private Object connectionClose() {
+        try {
+            Class<?> customizer = Reflect.sibling(server, JettySupport.SERVER, "org.eclipse.jetty.server.HttpConfiguration$Customizer");
+            return Proxy.newProxyInstance(customizer.getClassLoader(), new Class<?>[] {customizer}, (proxy, method, args) -> {
+                switch (method.getName()) {
+                    case "customize":
+                        if (args.length == 3) {
+                            // 9.4-11: customize(Connector, HttpConfiguration, Request)
+                            call(call(args[2], "getResponse"), "setHeader", "Connection", "close");
+                            return null;
+                        }
+                        // 12.0+: Request customize(Request, HttpFields.Mutable responseHeaders)
+                        call(args[1], "put", "Connection", "close");
+                        return args[0];
+                    case "hashCode":
+                        return System.identityHashCode(proxy);
+                    case "equals":
+                        return proxy == args[0];
+                    default:
+                        return "lameduck Connection: close";
+                }
+            });
+        } catch (ClassNotFoundException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public void stopAccepting() {
+        for (Object connector : connectors()) {
+            // Acceptors wait instead of spinning on a closed channel (setAccepting: 9.4+), and an acceptor
+            // blocked in accept() ends quietly when interrupted: ClosedByInterruptException, not a WARN.
+            tryCall(connector, "setAccepting", false);
+            tryCall(connector, "interruptAcceptors");
+            Object channel = tryCall(connector, "getTransport");
+            if (channel instanceof Channel) {
+                try {
+                    ((Channel) channel).close();
+                } catch (Exception e) {
+                    Log.debug("closing %s: %s", channel, e);
+                }
+            }
+        }
+    }
+
+    @Override
+    public int inFlight() {
+        return ((Number) invoke(statistics, "getRequestsActive")).intValue();
+    }
+
+    @Override
+    public long completed() {
+        Object total = Reflect.has(statistics, "getRequestTotal") ? tryCall(statistics, "getRequestTotal") : tryCall(statistics, "getRequests");
+        return total == null ? 0 : ((Number) total).longValue() - inFlight();
+    }
+
+    @Override
+    public List<String> describeInFlight() {
+        List<String> out = new ArrayList<>();
+        for (Object endPoint : endPoints()) {
+            String request = describeRequest(tryCall(tryCall(endPoint, "getConnection"), "getHttpChannel"));
+            if (request != null) {
+                out.add(request);
+            }
+        }
+        return out;
+    }
+
+    private List<Object> endPoints() {
+        List<Object> out = new ArrayList<>();
+        for (Object connector : connectors()) {
+            Object endPoints = tryCall(connector, "getConnectedEndPoints");
+            if (endPoints instanceof Collection) {
+                out.addAll((Collection<?>) endPoints);
+            }
+        }
+        return out;
+    }
+
+    /** The channel's current request as METHOD /path (age), or null when it has none. */
+    private static String describeRequest(Object channel) {
+        Object state = tryCall(channel, "getState");
+        if (Boolean.TRUE.equals(tryCall(state, "isIdle"))) {
+            return null; // 9.4-11: the channel keeps its recycled Request between requests
+        }
+        Object request = tryCall(channel, "getRequest");
+        Object method = tryCall(request, "getMethod");
+        if (method == null) {
+            return null;
+        }
+        Object path = tryCall(request, "getRequestURI"); // 9.4-11
+        if (path == null) {
+            path = tryCall(tryCall(request, "getHttpURI"), "getPath"); // 12
+        }
+        long age = -1;
+        Object stamp = tryCall(request, "getTimeStamp"); // 9.4-11: wall clock ms
+        Object nanos = tryCall(request, "getHeadersNanoTime"); // 12
+        if (stamp instanceof Long && (Long) stamp > 0) {
+            age = System.currentTimeMillis() - (Long) stamp;
+        } else if (nanos instanceof Long) {
+            age = (System.nanoTime() - (Long) nanos) / 1_000_000;
+        }
+        return method + " " + path + (age >= 0 ? " (" + age + " ms)" : "");
+    }
+
+    @Override
+    public boolean isServing(StackTraceElement[] stack) {
+        for (StackTraceElement frame : stack) {
+            if (frame.getClassName().equals(serverClass) && frame.getMethodName().equals("handle")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public void stop() {
+        // The drain is over: no graceful wait inside Jetty (its graceful handlers answer 503), and stuck request
+        // threads are interrupted soon rather than after the thread pool's default 5 s.
+        tryCall(server, "setStopTimeout", 0L);
+        tryCall(tryCall(server, "getThreadPool"), "setStopTimeout", 500L);
+        invoke(server, "stop");
+    }
+
+    private List<Object> connectors() {
+        Object array = tryCall(server, "getConnectors");
+        List<Object> out = new ArrayList<>();
+        if (array instanceof Object[]) {
+            Collections.addAll(out, (Object[]) array);
+        }
+        return out;
+    }
+
+    private static Object invoke(Object target, String name, Object... args) {
+        try {
+            return call(target, name, args);
+        } catch (java.lang.reflect.InvocationTargetException e) {
+            throw new IllegalStateException(name + ": " + e.getCause(), e.getCause());
+        } catch (Exception e) {
+            throw new IllegalStateException(name + ": " + e, e);
+        }
+    }
+}

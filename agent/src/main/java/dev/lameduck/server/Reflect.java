@@ -1,0 +1,96 @@
+package dev.lameduck.server;
+
+import java.lang.reflect.Method;
+
+/**
+ * Calls into server objects by name, since the agent is built against no server version and the server may
+ * be relocated. Public methods are looked up through the object's class hierarchy, so that a public method of
+ * a non-public class (common in servers' internals) is still callable.
+ */
+public final class Reflect {
+    private Reflect() {}
+
+    /** Calls a method by name and argument count; throws what the call throws. */
+    public static Object call(Object target, String name, Object... args) throws Exception {
+        Method m = find(target.getClass(), name, args);
+        if (m == null) {
+            throw new NoSuchMethodException(target.getClass().getName() + "." + name + "/" + args.length);
+        }
+        return m.invoke(target, args);
+    }
+
+    /** Like {@link #call}, but null when the method is missing or fails: for optional, best-effort facts. */
+    public static Object tryCall(Object target, String name, Object... args) {
+        if (target == null) {
+            return null;
+        }
+        try {
+            return call(target, name, args);
+        } catch (Throwable t) {
+            return null;
+        }
+    }
+
+    public static boolean has(Object target, String name, Object... args) {
+        return target != null && find(target.getClass(), name, args) != null;
+    }
+
+    /** Finds a method by name that takes these arguments, public first, then declared (made accessible). */
+    public static Method find(Class<?> type, String name, Object... args) {
+        for (Method m : type.getMethods()) {
+            if (m.getName().equals(name) && accepts(m, args)) {
+                return accessible(m);
+            }
+        }
+        for (Class<?> c = type; c != null; c = c.getSuperclass()) {
+            for (Method m : c.getDeclaredMethods()) {
+                if (m.getName().equals(name) && accepts(m, args)) {
+                    return accessible(m);
+                }
+            }
+        }
+        return null;
+    }
+
+    private static boolean accepts(Method m, Object[] args) {
+        Class<?>[] types = m.getParameterTypes();
+        if (types.length != args.length) {
+            return false;
+        }
+        for (int i = 0; i < types.length; i++) {
+            if (args[i] != null && !box(types[i]).isInstance(args[i])) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static Class<?> box(Class<?> t) {
+        if (!t.isPrimitive()) {
+            return t;
+        }
+        return t == boolean.class ? Boolean.class : t == int.class ? Integer.class : t == long.class ? Long.class
+                : t == double.class ? Double.class : t == float.class ? Float.class : t == short.class ? Short.class
+                : t == byte.class ? Byte.class : Character.class;
+    }
+
+    private static Method accessible(Method m) {
+        try {
+            m.setAccessible(true);
+        } catch (RuntimeException ignored) {
+            // Public methods of public classes work without it; others fail later with a clear exception.
+        }
+        return m;
+    }
+
+    /** Loads a class by its unrelocated name, next to a known class of the same server. */
+    public static Class<?> sibling(Object known, String knownName, String wantedName) throws ClassNotFoundException {
+        Class<?> c = known.getClass();
+        while (c != null && !c.getName().endsWith(knownName)) {
+            c = c.getSuperclass();
+        }
+        String prefix = c == null ? "" : c.getName().substring(0, c.getName().length() - knownName.length());
+        return Class.forName(prefix + wantedName, false, known.getClass().getClassLoader() != null
+                ? known.getClass().getClassLoader() : ClassLoader.getSystemClassLoader());
+    }
+}

@@ -1,0 +1,37 @@
+package dev.lameduck.server;
+
+import java.util.List;
+
+/**
+ * What the shutdown sequence needs of one running server, whatever its kind. Implementations drive the server
+ * through its own API (by reflection, in the server's class loader) and must not throw: the sequence wraps
+ * each call anyway, but a handle knows best what a failure means for its server.
+ */
+public interface ServerHandle {
+    /** For the log: kind, version and ports, e.g. {@code jetty 12.1.14 on :8080}. */
+    String describe();
+
+    /** The listening ports, e.g. {@code :8080, :8443}. */
+    String ports();
+
+    /** Keep serving, but tell clients to go elsewhere: {@code Connection: close} from now on, GOAWAY. */
+    void lameDuck();
+
+    /** Close the listening sockets, so that new connections are refused; open connections keep working. */
+    void stopAccepting();
+
+    /** Requests received and not yet completed, async ones included. */
+    int inFlight();
+
+    /** Requests completed since the server started, for the summary line. */
+    long completed();
+
+    /** The requests in flight, each as {@code METHOD /path (age ms)}: never headers, queries or bodies. */
+    List<String> describeInFlight();
+
+    /** Whether a thread with this stack is inside one of this server's requests. */
+    boolean isServing(StackTraceElement[] stack);
+
+    /** Stop the server now, closing whatever is still open. */
+    void stop();
+}

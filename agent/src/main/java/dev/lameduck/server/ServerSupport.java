@@ -1,0 +1,15 @@
+package dev.lameduck.server;
+
+import net.bytebuddy.agent.builder.AgentBuilder;
+
+/** One kind of server: how its start is noticed, and the handle that drives a started one. */
+public interface ServerSupport {
+    /** The name used in {@code lameduck.servers} and in the bridge's events, e.g. {@code jetty}. */
+    String kind();
+
+    /** Adds this server's type matchers and advice; {@code advice} already knows where advice classes are. */
+    AgentBuilder instrument(AgentBuilder builder, AgentBuilder.Transformer.ForAdvice advice);
+
+    /** Called as the server object starts, before it listens: returns the handle that will drive it. */
+    ServerHandle prepare(Object server) throws Exception;
+}

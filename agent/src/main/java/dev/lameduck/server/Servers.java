@@ -1,0 +1,48 @@
+package dev.lameduck.server;
+
+import dev.lameduck.Log;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The servers started in this JVM, each known by its own server object. */
+public final class Servers {
+    private final Map<Object, ServerHandle> handles = new IdentityHashMap<>();
+
+    /** Adds the server unless it is known already (a restart of the same object keeps its handle). */
+    public synchronized ServerHandle register(Object server, ServerHandle handle) {
+        ServerHandle known = handles.get(server);
+        if (known != null) {
+            return known;
+        }
+        handles.put(server, handle);
+        return handle;
+    }
+
+    public synchronized ServerHandle find(Object server) {
+        return handles.get(server);
+    }
+
+    public synchronized List<ServerHandle> all() {
+        return new ArrayList<>(handles.values());
+    }
+
+    /** For log lines: the kinds with their ports. */
+    public static String describe(List<ServerHandle> servers) {
+        StringBuilder sb = new StringBuilder();
+        for (ServerHandle h : servers) {
+            sb.append(sb.length() == 0 ? "" : ", ").append(h.ports());
+        }
+        return sb.length() == 0 ? "no server" : sb.toString();
+    }
+
+    /** Runs one step on one server; a failure is logged and the sequence goes on with the others. */
+    public static void step(ServerHandle h, String step, Runnable action) {
+        try {
+            action.run();
+        } catch (Throwable t) {
+            Log.failure(step + " of " + h.describe(), t);
+        }
+    }
+}

@@ -1,0 +1,160 @@
+package dev.lameduck.shutdown;
+
+import dev.lameduck.Config;
+import dev.lameduck.Log;
+import dev.lameduck.server.ServerHandle;
+import dev.lameduck.server.Servers;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.IntSupplier;
+
+/**
+ * The shutdown sequence of DESIGN.md, over every server of the JVM together, top to bottom:
+ * lame duck, stop accepting, drain, stop. The deadline watchdog runs beside it ({@link Deadline}).
+ */
+final class Sequence {
+    private static final long POLL_MILLIS = 5;
+
+    private final Config config;
+    private final Servers servers;
+
+    Sequence(Config config, Servers servers) {
+        this.config = config;
+        this.servers = servers;
+    }
+
+    /**
+     * Runs the whole sequence on the calling thread.
+     *
+     * @param waitingRequests how many requests are themselves waiting for this sequence (they called
+     *     System.exit): the drain does not wait for them, or it would wait for itself
+     */
+    void run(Shutdown shutdown, IntSupplier waitingRequests) {
+        List<ServerHandle> all = servers.all();
+        long completedBefore = completed(all);
+        int inFlightAtStart = inFlight(all);
+
+        // 1. Lame duck: serve everything, but send clients elsewhere.
+        long delay = shutdown.skipsDelay || all.isEmpty() ? 0 : config.delayMillis;
+        Log.info("%s: lame duck for %dms (%d in flight)", shutdown.trigger, delay, inFlightAtStart);
+        for (ServerHandle h : all) {
+            Servers.step(h, "lame duck", h::lameDuck);
+        }
+        sleep(delay);
+
+        // 2. Stop accepting: new connections are refused from here on.
+        for (ServerHandle h : all) {
+            Servers.step(h, "stop accepting", h::stopAccepting);
+        }
+        Log.info("stopped accepting on %s; draining %d in flight", Servers.describe(all), inFlight(all) - waitingRequests.getAsInt());
+
+        // 3. Drain: requests on open connections are served until none is left, or the drain time is up.
+        long drainStart = System.nanoTime();
+        boolean drained = awaitDrain(all, waitingRequests, drainStart + TimeUnit.MILLISECONDS.toNanos(config.drainMillis));
+        long drainMillis = (System.nanoTime() - drainStart) / 1_000_000;
+        int aborted = inFlight(all);
+        if (drained) {
+            Log.info("drained; stopping servers");
+        } else {
+            Log.warn("drain ended after %dms with %d in flight; stopping servers, aborting: %s", drainMillis, aborted, inFlightList(all));
+        }
+
+        // 4. Stop each server, then return so that the JVM's own shutdown hooks run.
+        stopAll(all);
+        Log.info("done: trigger=%s delay=%dms drain=%dms served-during=%d aborted=%d exit=%d", shutdown.trigger, delay,
+                drainMillis, Math.max(0, completed(all) - completedBefore), aborted, shutdown.exitCode);
+    }
+
+    private static boolean awaitDrain(List<ServerHandle> all, IntSupplier waitingRequests, long endNanos) {
+        while (inFlight(all) - waitingRequests.getAsInt() > 0) {
+            if (System.nanoTime() - endNanos >= 0) {
+                return false;
+            }
+            sleep(POLL_MILLIS);
+        }
+        return true;
+    }
+
+    /** Stops all servers at once; each stop may block while it closes connections and joins its threads. */
+    private static void stopAll(List<ServerHandle> all) {
+        List<Thread> stopping = new ArrayList<>();
+        for (ServerHandle h : all) {
+            Thread t = new Thread(() -> Servers.step(h, "stop", h::stop), "lameduck-stop " + h.describe());
+            t.setDaemon(true);
+            t.start();
+            stopping.add(t);
+        }
+        for (Thread t : stopping) {
+            joinUninterruptibly(t);
+        }
+    }
+
+    static int inFlight(List<ServerHandle> all) {
+        int n = 0;
+        for (ServerHandle h : all) {
+            try {
+                n += h.inFlight();
+            } catch (Throwable t) {
+                Log.debug("in-flight count of %s: %s", h.describe(), t);
+            }
+        }
+        return n;
+    }
+
+    static String inFlightList(List<ServerHandle> all) {
+        List<String> lines = new ArrayList<>();
+        for (ServerHandle h : all) {
+            try {
+                for (String r : h.describeInFlight()) {
+                    lines.add(h.ports() + " " + r);
+                }
+            } catch (Throwable t) {
+                lines.add(h.describe() + ": (unknown: " + t + ")");
+            }
+        }
+        return lines.isEmpty() ? "(none listed)" : String.join("; ", lines);
+    }
+
+    private static long completed(List<ServerHandle> all) {
+        long n = 0;
+        for (ServerHandle h : all) {
+            try {
+                n += h.completed();
+            } catch (Throwable ignored) {
+                // Only the summary line's count suffers.
+            }
+        }
+        return n;
+    }
+
+    /** Sleeps the whole time even when interrupted: the phase's length is the contract. */
+    static void sleep(long millis) {
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        boolean interrupted = false;
+        for (long left = millis; left > 0; left = TimeUnit.NANOSECONDS.toMillis(end - System.nanoTime())) {
+            try {
+                Thread.sleep(left);
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void joinUninterruptibly(Thread t) {
+        boolean interrupted = false;
+        while (t.isAlive()) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,119 @@
+package dev.lameduck.testapp;
+
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The behaviour behind the endpoints of DESIGN.md section 3, shared by every test app so that each app is only
+ * the glue between its server's API and these methods.
+ */
+public final class Behaviour {
+    /** The application's "connection pool": its JVM shutdown hook closes it, as a real app's hook would. */
+    private static final AtomicBoolean poolClosed = new AtomicBoolean();
+
+    private static final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "test-app-timer");
+        t.setDaemon(true);
+        return t;
+    });
+
+    private Behaviour() {}
+
+    /** A finished answer: status and plain-text body. */
+    public static final class Reply {
+        public final int status;
+        public final String body;
+
+        Reply(int status, String body) {
+            this.status = status;
+            this.body = body;
+        }
+    }
+
+    /** Registers the pool's shutdown hook; call once from main. */
+    public static void installPool() {
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            poolClosed.set(true);
+            System.out.println("test-app: pool closed by shutdown hook");
+        }, "test-app-pool-hook"));
+    }
+
+    /** Prints the line the test harness waits for. */
+    public static void listening(int port) {
+        System.out.println("listening on " + port);
+    }
+
+    /** The port from the first argument, 0 (any) when absent. */
+    public static int port(String[] args) {
+        return args.length > 0 ? Integer.parseInt(args[0]) : 0;
+    }
+
+    public static Reply health() {
+        return new Reply(200, "up");
+    }
+
+    /** GET /work?ms=N: blocks the calling thread N ms, then answers as the pool allows. */
+    public static Reply work(String query) {
+        sleep(longParam(query, "ms", 0));
+        return afterWork();
+    }
+
+    /** GET /async?ms=N: the answer is handed to {@code complete} N ms later on another thread. */
+    public static void async(String query, java.util.function.Consumer<Reply> complete) {
+        timer.schedule(() -> complete.accept(afterWork()), longParam(query, "ms", 0), TimeUnit.MILLISECONDS);
+    }
+
+    /** POST /exit?code=N: calls System.exit from the request thread; never returns normally. */
+    public static Reply exit(String query) {
+        System.exit((int) longParam(query, "code", 0));
+        return new Reply(500, "still alive after System.exit");
+    }
+
+    /** GET /hang: never returns unless interrupted. */
+    public static Reply hang() {
+        sleep(Long.MAX_VALUE);
+        return new Reply(500, "interrupted");
+    }
+
+    public static Reply notFound() {
+        return new Reply(404, "no such endpoint");
+    }
+
+    /** Routes the synchronous endpoints; {@code null} for /async, which each app glues to its async API. */
+    public static Reply route(String method, String path, String query) {
+        switch (path) {
+            case "/health": return health();
+            case "/work": return work(query);
+            case "/hang": return hang();
+            case "/exit": return "POST".equals(method) ? exit(query) : new Reply(405, "POST only");
+            case "/async": return null;
+            default: return notFound();
+        }
+    }
+
+    private static Reply afterWork() {
+        return poolClosed.get() ? new Reply(500, "pool closed") : new Reply(200, "ok");
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    static long longParam(String query, String name, long otherwise) {
+        if (query == null) {
+            return otherwise;
+        }
+        for (String pair : query.split("&")) {
+            if (pair.startsWith(name + "=")) {
+                return Long.parseLong(pair.substring(name.length() + 1));
+            }
+        }
+        return otherwise;
+    }
+}
