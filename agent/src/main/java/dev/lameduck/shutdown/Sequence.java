@@ -37,10 +37,10 @@ final class Sequence {
 
         // 1. Lame duck: serve everything, but send clients elsewhere.
         long delay = shutdown.skipsDelay || all.isEmpty() ? 0 : config.delayMillis;
-        Log.info("%s: lame duck for %dms (%d in flight)", shutdown.trigger, delay, inFlightAtStart);
         for (ServerHandle h : all) {
             Servers.step(h, "lame duck", h::lameDuck);
         }
+        Log.info("%s: lame duck for %dms (%d in flight)", shutdown.trigger, delay, inFlightAtStart);
         sleep(delay);
 
         // 2. Stop accepting: new connections are refused from here on.

@@ -43,19 +43,14 @@ public final class Trigger {
     private void onSignal(String name, int number, Runnable previous) {
         int code = 128 + number;
         boolean interrupt = "INT".equals(name);
-        State was = begin("SIG" + name, code, interrupt);
+        // The JVM's own handler ends in Shutdown.exit(128 + signal).
+        Runnable exit = previous != null ? previous : () -> Runtime.getRuntime().exit(code);
+        State was = begin(new Shutdown("SIG" + name, code, interrupt, System.nanoTime(), exit));
         if (was == State.RUNNING && interrupt) {
             Log.warn("second SIGINT: exiting now");
             Runtime.getRuntime().halt(code);
-        }
-        if (was == State.RUNNING) {
+        } else if (was == State.RUNNING) {
             Log.info("SIG%s: the sequence is already running", name);
-        }
-        awaitDone();
-        if (previous != null) {
-            previous.run(); // the JVM's own handler: Shutdown.exit(128 + signal)
-        } else {
-            Runtime.getRuntime().exit(code);
         }
     }
 
@@ -69,7 +64,7 @@ public final class Trigger {
             waitingRequests.incrementAndGet();
         }
         try {
-            begin("System.exit(" + status + ")", status, false);
+            begin(new Shutdown("System.exit(" + status + ")", status, false, System.nanoTime(), () -> Runtime.getRuntime().exit(status)));
             awaitDone();
         } finally {
             if (inRequest) {
@@ -78,16 +73,18 @@ public final class Trigger {
         }
     }
 
-    /** Starts the sequence unless it has started already; returns the state before. */
-    private synchronized State begin(String name, int exitCode, boolean skipsDelay) {
+    /**
+     * Starts the sequence unless it has started already; returns the state before. The sequence's thread is
+     * not a daemon and ends by exiting the JVM itself: were it to end first, a JVM whose main thread returned
+     * when its server stopped would exit with 0 before the trigger's thread could exit with the right code.
+     */
+    private synchronized State begin(Shutdown shutdown) {
         State was = state;
         if (state != State.IDLE) {
             return was;
         }
         state = State.RUNNING;
-        long now = System.nanoTime();
-        Log.markTrigger(now);
-        Shutdown shutdown = new Shutdown(name, exitCode, skipsDelay, now);
+        Log.markTrigger(shutdown.startNanos);
         Deadline.start(shutdown, config.deadlineMillis, servers);
         Thread t = new Thread(() -> {
             try {
@@ -97,7 +94,9 @@ public final class Trigger {
             } finally {
                 finish();
             }
+            shutdown.exit.run();
         }, "lameduck-shutdown");
+        t.setDaemon(false);
         t.start();
         return was;
     }

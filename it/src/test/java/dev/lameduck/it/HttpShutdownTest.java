@@ -1,0 +1,254 @@
+package dev.lameduck.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lameduck.it.AppProcess.Options;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The shutdown contract, scenario by scenario, against every HTTP test app as a real process with the real
+ * agent jar, real signals and real clients. The scenarios that matter most also run on JDK 25.
+ */
+class HttpShutdownTest {
+    private static final Duration PROMPTLY = Duration.ofSeconds(10);
+
+    private final HttpClient client = HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5))
+            .build();
+
+    static Stream<TestApp> apps() {
+        return TestApp.HTTP.stream();
+    }
+
+    static Stream<Arguments> appsOnBothJdks() {
+        return TestApp.HTTP.stream().flatMap(app -> Stream.of(Arguments.of(app, Jdk.JDK_17), Arguments.of(app, Jdk.JDK_25)));
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("appsOnBothJdks")
+    void idleSigtermExitsPromptlyWith143AndHooksRunAfterTheDrain(TestApp app, Jdk jdk, TestInfo test) throws Exception {
+        try (AppProcess p = AppProcess.start(app, Options.agent("delay=0").on(jdk), name(test))) {
+            assertEquals(200, get(p, "/health").statusCode());
+            p.awaitLine("\\[lameduck\\] jetty .* on :" + p.port() + " registered", PROMPTLY);
+
+            long signalled = System.nanoTime();
+            p.signal("TERM");
+            assertEquals(143, p.awaitExit(PROMPTLY));
+
+            int done = p.lineIndex("\\[lameduck\\] \\+\\d+ms done: trigger=SIGTERM .* exit=143");
+            int hook = p.lineIndex("pool closed by shutdown hook");
+            assertTrue(done >= 0, "no done line:\n" + p.output());
+            assertTrue(hook > done, "the app's shutdown hook must run after the sequence:\n" + p.output());
+            long millis = (p.exitedAtNanos() - signalled) / 1_000_000;
+            assertTrue(millis < 5000, "idle SIGTERM took " + millis + " ms");
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("appsOnBothJdks")
+    void requestsInFlightAtSigtermAllCompleteBeforeExit(TestApp app, Jdk jdk, TestInfo test) throws Exception {
+        try (AppProcess p = AppProcess.start(app, Options.agent("delay=0").on(jdk), name(test))) {
+            List<CompletableFuture<HttpResponse<String>>> inFlight = new ArrayList<>();
+            for (int i = 0; i < 5; i++) {
+                inFlight.add(getAsync(p, i % 2 == 0 ? "/work?ms=1500" : "/async?ms=1500"));
+            }
+            Thread.sleep(500);
+            p.signal("TERM");
+            p.awaitLine("stopped accepting on :" + p.port() + "; draining 5 in flight", PROMPTLY);
+
+            for (CompletableFuture<HttpResponse<String>> f : inFlight) {
+                HttpResponse<String> r = f.join();
+                assertEquals(200, r.statusCode());
+                assertEquals("ok", r.body(), "the app's pool must still be open while requests drain");
+            }
+            long answered = System.nanoTime();
+            assertEquals(143, p.awaitExit(PROMPTLY));
+            assertTrue(p.exitedAtNanos() >= answered, "exited before the last answer");
+            p.awaitLine("drained; stopping servers", PROMPTLY);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("apps")
+    void duringTheLameDuckDelayNewAndKeepAliveRequestsAreServedWithConnectionClose(TestApp app, TestInfo test) throws Exception {
+        try (AppProcess p = AppProcess.start(app, Options.agent("delay=3s"), name(test));
+                RawConnection before = new RawConnection(p.port())) {
+            RawConnection.Response first = before.request("GET", "/health");
+            assertEquals(200, first.status());
+            assertFalse(first.closes(), "before the signal, connections are kept alive");
+
+            p.signal("TERM");
+            p.awaitLine("SIGTERM: lame duck for 3000ms", PROMPTLY);
+
+            RawConnection.Response again = before.request("GET", "/health");
+            assertEquals(200, again.status());
+            assertTrue(again.closes(), "keep-alive request in lame duck: " + again.headers());
+            assertTrue(before.closedByServer(), "the server closes the connection after that response");
+
+            try (RawConnection fresh = new RawConnection(p.port())) {
+                RawConnection.Response r = fresh.request("GET", "/work?ms=10");
+                assertEquals(200, r.status());
+                assertEquals("ok", r.body());
+                assertTrue(r.closes(), "new connection in lame duck: " + r.headers());
+            }
+            assertEquals(143, p.awaitExit(PROMPTLY));
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("apps")
+    void afterTheDelayNewConnectionsAreRefusedAndOpenConnectionsServed(TestApp app, TestInfo test) throws Exception {
+        try (AppProcess p = AppProcess.start(app, Options.agent("delay=1s,drain=10s"), name(test));
+                RawConnection idle = new RawConnection(p.port());
+                RawConnection busy = new RawConnection(p.port())) {
+            assertEquals(200, idle.request("GET", "/health").status());
+            busy.send("GET", "/work?ms=4000"); // keeps the drain going
+            Thread.sleep(300);
+
+            p.signal("TERM");
+            p.awaitLine("stopped accepting on :" + p.port(), PROMPTLY);
+
+            assertThrows(ConnectException.class, () -> new RawConnection(p.port()).close(), "a new connection must be refused");
+            RawConnection.Response onOpen = idle.request("GET", "/work?ms=100");
+            assertEquals(200, onOpen.status(), "a request on an open connection during the drain is served");
+            assertEquals("ok", onOpen.body());
+            assertTrue(onOpen.closes(), "with Connection: close: " + onOpen.headers());
+
+            RawConnection.Response slow = busy.read();
+            assertEquals(200, slow.status());
+            assertEquals("ok", slow.body());
+            assertEquals(143, p.awaitExit(PROMPTLY));
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("appsOnBothJdks")
+    void systemExitFromARequestLetsOthersCompleteAndExitsWithItsCode(TestApp app, Jdk jdk, TestInfo test) throws Exception {
+        try (AppProcess p = AppProcess.start(app, Options.agent("").on(jdk), name(test))) {
+            List<CompletableFuture<HttpResponse<String>>> inFlight = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                inFlight.add(getAsync(p, "/work?ms=2000"));
+            }
+            Thread.sleep(500);
+            CompletableFuture<HttpResponse<String>> exit = client.sendAsync(
+                    HttpRequest.newBuilder(uri(p, "/exit?code=7")).POST(HttpRequest.BodyPublishers.noBody()).build(),
+                    HttpResponse.BodyHandlers.ofString());
+
+            assertEquals(7, p.awaitExit(Duration.ofSeconds(20)), "exit code of System.exit(7), no deadlock");
+            for (CompletableFuture<HttpResponse<String>> f : inFlight) {
+                HttpResponse<String> r = f.join();
+                assertEquals(200, r.statusCode());
+                assertEquals("ok", r.body());
+            }
+            assertTrue(p.output().contains("System.exit(7): lame duck"), p.output());
+            assertTrue(p.output().contains("drained; stopping servers"), "the exiting request is not waited for:\n" + p.output());
+            exit.handle((r, t) -> null).join();
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("apps")
+    void aHangingRequestIsAbortedAtTheDrainTimeAndNamedInTheLog(TestApp app, TestInfo test) throws Exception {
+        try (AppProcess p = AppProcess.start(app, Options.agent("drain=2s,grace=30s"), name(test))) {
+            CompletableFuture<HttpResponse<String>> hang = getAsync(p, "/hang?secret=hunter2");
+            Thread.sleep(500);
+            long signalled = System.nanoTime();
+            p.signal("TERM");
+
+            assertEquals(143, p.awaitExit(Duration.ofSeconds(20)));
+            long millis = (p.exitedAtNanos() - signalled) / 1_000_000;
+            assertTrue(millis >= 2000 && millis < 15_000, "forced stop at the drain time (2 s), well before the deadline (28 s): " + millis);
+            String aborted = p.awaitLine("drain ended after \\d+ms with 1 in flight", PROMPTLY);
+            assertTrue(aborted.matches(".*GET /hang \\(\\d+ ms\\).*"), "the stuck request is named: " + aborted);
+            assertFalse(p.output().contains("hunter2"), "query strings may carry secrets; never logged");
+            hang.handle((r, t) -> null).join();
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("apps")
+    void sigintSkipsTheDelayAndASecondSigintExitsAtOnce(TestApp app, TestInfo test) throws Exception {
+        try (AppProcess p = AppProcess.start(app, Options.agent("delay=5s,drain=20s"), name(test))) {
+            CompletableFuture<HttpResponse<String>> hang = getAsync(p, "/hang");
+            Thread.sleep(500);
+            p.signal("INT");
+            p.awaitLine("SIGINT: lame duck for 0ms", PROMPTLY);
+            p.awaitLine("stopped accepting", Duration.ofSeconds(2));
+
+            long second = System.nanoTime();
+            p.signal("INT");
+            assertEquals(130, p.awaitExit(PROMPTLY));
+            long millis = (p.exitedAtNanos() - second) / 1_000_000;
+            assertTrue(millis < 2000, "the second SIGINT exits at once, not after the 20 s drain: " + millis + " ms");
+            hang.handle((r, t) -> null).join();
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("apps")
+    void badOptionValuesAreReportedInOneLineAndTheAppStillServes(TestApp app, TestInfo test) throws Exception {
+        Options options = Options.agent("drain=abc,log=loud")
+                .jvm("-Dlameduck.grace=1e9s")
+                .env("LAMEDUCK_SERVERS", "jetty,nginx");
+        try (AppProcess p = AppProcess.start(app, options, name(test))) {
+            p.awaitLine("^\\[lameduck\\] ignoring lameduck.drain=abc: expected a duration like 250ms, 3s or 1m$", PROMPTLY);
+            p.awaitLine("^\\[lameduck\\] ignoring lameduck.log=loud: expected one of off, warn, info, debug$", PROMPTLY);
+            p.awaitLine("^\\[lameduck\\] ignoring lameduck.grace=1e9s: expected a duration like 250ms, 3s or 1m$", PROMPTLY);
+            p.awaitLine("^\\[lameduck\\] ignoring lameduck.servers=jetty,nginx: expected a comma-separated subset of", PROMPTLY);
+            p.awaitLine("plan: delay 0s, drain <= 20s, halt at 28s", PROMPTLY);
+            assertEquals(200, get(p, "/health").statusCode());
+            p.signal("TERM");
+            assertEquals(143, p.awaitExit(PROMPTLY));
+            assertTrue(p.output().contains("done: trigger=SIGTERM"), "the defaults are in force:\n" + p.output());
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("apps")
+    void withoutTheAgentTheAppBehavesAsBefore(TestApp app, TestInfo test) throws Exception {
+        try (AppProcess p = AppProcess.start(app, Options.noAgent(), name(test))) {
+            assertEquals(200, get(p, "/health").statusCode());
+            HttpResponse<String> work = get(p, "/async?ms=50");
+            assertEquals(200, work.statusCode());
+            assertEquals("ok", work.body());
+            p.signal("TERM");
+            assertEquals(143, p.awaitExit(PROMPTLY));
+            assertTrue(p.output().contains("pool closed by shutdown hook"), p.output());
+            assertFalse(p.output().contains("[lameduck]"), p.output());
+        }
+    }
+
+    private HttpResponse<String> get(AppProcess p, String path) throws Exception {
+        return client.send(HttpRequest.newBuilder(uri(p, path)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private CompletableFuture<HttpResponse<String>> getAsync(AppProcess p, String path) {
+        return client.sendAsync(HttpRequest.newBuilder(uri(p, path)).timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static URI uri(AppProcess p, String path) {
+        return URI.create("http://127.0.0.1:" + p.port() + path);
+    }
+
+    private static String name(TestInfo test) {
+        return test.getTestClass().map(Class::getSimpleName).orElse("") + "." + test.getTestMethod().map(m -> m.getName()).orElse("")
+                + " " + test.getDisplayName();
+    }
+}
