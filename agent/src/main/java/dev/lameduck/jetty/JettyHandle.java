@@ -102,10 +102,37 @@ final class JettyHandle implements ServerHandle {
      */
     private void closeOpenConnectionsAfterResponse() {
         for (Object endPoint : endPoints()) {
-            Object generator = tryCall(tryCall(endPoint, "getConnection"), "getGenerator");
+            Object connection = tryCall(endPoint, "getConnection");
+            Object generator = tryCall(connection, "getGenerator");
             if (Boolean.FALSE.equals(tryCall(generator, "isCommitted"))) {
                 tryCall(generator, "setPersistent", false);
             }
+            goAway(connection);
+        }
+    }
+
+    /**
+     * A graceful GOAWAY on an HTTP/2 connection (a no-op on others, and when sent already): the client opens
+     * new connections for new streams, while the streams in flight complete. {@code HTTP2Session.shutdown()}
+     * since 10.0; in 9.4, {@code goAway(GoAwayFrame.GRACEFUL, Callback.NOOP)} does the same.
+     */
+    private static void goAway(Object connection) {
+        Object session = tryCall(connection, "getSession");
+        if (session == null || !session.getClass().getName().contains("http2")) {
+            return;
+        }
+        if (Reflect.has(session, "shutdown")) {
+            tryCall(session, "shutdown");
+            return;
+        }
+        try {
+            Object graceful = Reflect.sibling(session, "org.eclipse.jetty.http2.HTTP2Session", "org.eclipse.jetty.http2.frames.GoAwayFrame")
+                    .getField("GRACEFUL").get(null);
+            Object noop = Reflect.sibling(session, "org.eclipse.jetty.http2.HTTP2Session", "org.eclipse.jetty.util.Callback")
+                    .getField("NOOP").get(null);
+            call(session, "goAway", graceful, noop);
+        } catch (Exception e) {
+            Log.debug("GOAWAY on %s: %s", connection, e);
         }
     }
 
@@ -116,13 +143,17 @@ final class JettyHandle implements ServerHandle {
             return Proxy.newProxyInstance(customizer.getClassLoader(), new Class<?>[] {customizer}, (proxy, method, args) -> {
                 switch (method.getName()) {
                     case "customize":
+                        // HTTP/2 responses drop the Connection header (HpackEncoder); their connection gets a
+                        // GOAWAY instead, also when it was opened during the lame duck.
                         if (args.length == 3) {
                             // 9.4-11: customize(Connector, HttpConfiguration, Request)
                             call(call(args[2], "getResponse"), "setHeader", "Connection", "close");
+                            goAway(tryCall(tryCall(args[2], "getHttpChannel"), "getConnection"));
                             return null;
                         }
                         // 12.0+: Request customize(Request, HttpFields.Mutable responseHeaders)
                         call(args[1], "put", "Connection", "close");
+                        goAway(tryCall(tryCall(args[0], "getConnectionMetaData"), "getConnection"));
                         return args[0];
                     case "hashCode":
                         return System.identityHashCode(proxy);

@@ -114,6 +114,33 @@ class HttpShutdownTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("apps")
+    void http2ConnectionsGetAGracefulGoAwayAndTheirStreamsInFlightComplete(TestApp app, TestInfo test) throws Exception {
+        try (AppProcess p = AppProcess.start(app, Options.agent("delay=5s"), name(test));
+                H2cConnection h2 = new H2cConnection(p.port())) {
+            h2.get(1, "/health");
+            assertEquals("up", h2.body(1, 5000), "HTTP/2 works before the signal");
+            h2.get(3, "/work?ms=1500");
+            Thread.sleep(300);
+
+            p.signal("TERM");
+            p.awaitLine("SIGTERM: lame duck for 5000ms", PROMPTLY);
+            H2cConnection.Frame goAway = h2.await(H2cConnection.GOAWAY, 0, 3000);
+            assertTrue(goAway != null, "a GOAWAY during the lame duck");
+            assertEquals(0, goAway.goAwayError(), "NO_ERROR: graceful");
+            assertEquals("ok", h2.body(3, 10_000), "the stream in flight completes after the GOAWAY");
+
+            try (H2cConnection fresh = new H2cConnection(p.port())) {
+                fresh.get(1, "/health");
+                assertEquals("up", fresh.body(1, 5000), "a new HTTP/2 connection in the lame duck is served");
+                assertTrue(fresh.await(H2cConnection.GOAWAY, 0, 2000) != null, "and told to go away too");
+            }
+            assertEquals(-1, p.lineIndex("stopped accepting"), "all of the above happened in the lame duck, not at the stop");
+            assertEquals(143, p.awaitExit(PROMPTLY));
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("apps")
     void afterTheDelayNewConnectionsAreRefusedAndOpenConnectionsServed(TestApp app, TestInfo test) throws Exception {
         try (AppProcess p = AppProcess.start(app, Options.agent("delay=1s,drain=10s"), name(test));
                 RawConnection idle = new RawConnection(p.port());

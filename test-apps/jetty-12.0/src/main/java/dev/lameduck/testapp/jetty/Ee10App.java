@@ -8,6 +8,9 @@ import jakarta.servlet.ServletResponse;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
+import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
@@ -18,7 +21,9 @@ public final class Ee10App {
     public static void main(String[] args) throws Exception {
         Behaviour.installPool();
         Server server = new Server();
-        ServerConnector connector = new ServerConnector(server);
+        // HTTP/1.1 and cleartext HTTP/2 (prior knowledge or upgrade) on the same port.
+        HttpConfiguration http = new HttpConfiguration();
+        ServerConnector connector = new ServerConnector(server, new HttpConnectionFactory(http), new HTTP2CServerConnectionFactory(http));
         connector.setPort(Behaviour.port(args));
         server.addConnector(connector);
         ServletContextHandler context = new ServletContextHandler();

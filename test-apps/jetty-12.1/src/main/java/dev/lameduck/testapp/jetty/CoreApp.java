@@ -6,6 +6,9 @@ import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.Callback;
@@ -15,7 +18,9 @@ public final class CoreApp {
     public static void main(String[] args) throws Exception {
         Behaviour.installPool();
         Server server = new Server();
-        ServerConnector connector = new ServerConnector(server);
+        // HTTP/1.1 and cleartext HTTP/2 (prior knowledge or upgrade) on the same port.
+        HttpConfiguration http = new HttpConfiguration();
+        ServerConnector connector = new ServerConnector(server, new HttpConnectionFactory(http), new HTTP2CServerConnectionFactory(http));
         connector.setPort(Behaviour.port(args));
         server.addConnector(connector);
         server.setHandler(new EndpointHandler());
