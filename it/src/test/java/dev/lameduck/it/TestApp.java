@@ -11,7 +11,9 @@ public enum TestApp {
     JETTY_10("jetty-10"),
     JETTY_11("jetty-11"),
     JETTY_12_0("jetty-12.0"),
-    JETTY_12_1("jetty-12.1");
+    JETTY_12_1("jetty-12.1"),
+    /** Jetty 12.1 relocated to com.example.fat.org.eclipse.jetty, as inside a shaded fat jar. */
+    JETTY_12_1_RELOCATED("jetty-12.1-relocated");
 
     public static final List<TestApp> HTTP = List.of(values());
 
