@@ -37,6 +37,10 @@ class HttpShutdownTest {
         return TestApp.HTTP.stream();
     }
 
+    static Stream<TestApp> h2cApps() {
+        return TestApp.HTTP.stream().filter(app -> app.h2c);
+    }
+
     static Stream<Arguments> appsOnBothJdks() {
         return TestApp.HTTP.stream().flatMap(app -> Stream.of(Arguments.of(app, Jdk.JDK_17), Arguments.of(app, Jdk.JDK_25)));
     }
@@ -46,7 +50,7 @@ class HttpShutdownTest {
     void idleSigtermExitsPromptlyWith143AndHooksRunAfterTheDrain(TestApp app, Jdk jdk, TestInfo test) throws Exception {
         try (AppProcess p = AppProcess.start(app, Options.agent("delay=0").on(jdk), name(test))) {
             assertEquals(200, get(p, "/health").statusCode());
-            p.awaitLine("\\[lameduck\\] jetty .* on :" + p.port() + " registered", PROMPTLY);
+            p.awaitLine("\\[lameduck\\] [a-z]+ [^ ]+ on :" + p.port() + " registered", PROMPTLY);
 
             long signalled = System.nanoTime();
             p.signal("TERM");
@@ -113,7 +117,7 @@ class HttpShutdownTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("apps")
+    @MethodSource("h2cApps")
     void http2ConnectionsGetAGracefulGoAwayAndTheirStreamsInFlightComplete(TestApp app, TestInfo test) throws Exception {
         try (AppProcess p = AppProcess.start(app, Options.agent("delay=5s"), name(test));
                 H2cConnection h2 = new H2cConnection(p.port())) {
@@ -225,6 +229,61 @@ class HttpShutdownTest {
             long millis = (p.exitedAtNanos() - second) / 1_000_000;
             assertTrue(millis < 2000, "the second SIGINT exits at once, not after the 20 s drain: " + millis + " ms");
             hang.handle((r, t) -> null).join();
+        }
+    }
+
+    /**
+     * A rolling restart as a client pool sees it: 20 clients with keep-alive connections keep sending while
+     * SIGTERM arrives. Not one request may fail; the only error allowed is a refused connect once accepting
+     * has stopped (a real client then goes to another instance).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("apps")
+    void keepAliveClientsUnderLoadSeeNoFailureThroughTheShutdown(TestApp app, TestInfo test) throws Exception {
+        try (AppProcess p = AppProcess.start(app, Options.agent("delay=1s"), name(test))) {
+            java.util.concurrent.atomic.AtomicInteger ok = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.concurrent.atomic.AtomicInteger refusedEarly = new java.util.concurrent.atomic.AtomicInteger();
+            List<String> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+            // The lame duck starts after the signal is sent and lasts 1 s: no refused connect before that.
+            java.util.concurrent.atomic.AtomicLong lameDuckEndsNoEarlierThan = new java.util.concurrent.atomic.AtomicLong(Long.MAX_VALUE);
+            List<Thread> clients = new ArrayList<>();
+            long end = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            for (int i = 0; i < 20; i++) {
+                HttpClient pool = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+                Thread t = new Thread(() -> {
+                    while (System.nanoTime() < end) {
+                        try {
+                            HttpResponse<String> r = pool.send(HttpRequest.newBuilder(uri(p, "/work?ms=50")).timeout(Duration.ofSeconds(10)).build(),
+                                    HttpResponse.BodyHandlers.ofString());
+                            if (r.statusCode() == 200 && r.body().equals("ok")) {
+                                ok.incrementAndGet();
+                            } else {
+                                failures.add(r.statusCode() + " " + r.body());
+                            }
+                        } catch (ConnectException refused) {
+                            if (System.nanoTime() < lameDuckEndsNoEarlierThan.get()) {
+                                refusedEarly.incrementAndGet();
+                            }
+                            return; // this instance is gone; a real client goes elsewhere
+                        } catch (Exception e) {
+                            failures.add(e.toString());
+                        }
+                    }
+                });
+                t.start();
+                clients.add(t);
+            }
+            Thread.sleep(1000);
+            int beforeSignal = ok.get();
+            lameDuckEndsNoEarlierThan.set(System.nanoTime() + Duration.ofSeconds(1).toNanos());
+            p.signal("TERM");
+            assertEquals(143, p.awaitExit(PROMPTLY));
+            for (Thread t : clients) {
+                t.join(15_000);
+            }
+            assertEquals(List.of(), failures, "no request may fail");
+            assertEquals(0, refusedEarly.get(), "connects are refused only once accepting has stopped");
+            assertTrue(beforeSignal > 20 && ok.get() > beforeSignal + 20, "load went on through the lame duck: " + beforeSignal + " then " + ok.get());
         }
     }
 

@@ -7,20 +7,26 @@ import java.util.List;
 
 /** A runnable test app of test-apps/, all with the endpoints of DESIGN.md section 3. */
 public enum TestApp {
-    JETTY_9_4("jetty-9.4"),
-    JETTY_10("jetty-10"),
-    JETTY_11("jetty-11"),
-    JETTY_12_0("jetty-12.0"),
-    JETTY_12_1("jetty-12.1"),
+    JETTY_9_4("jetty-9.4", true),
+    JETTY_10("jetty-10", true),
+    JETTY_11("jetty-11", true),
+    JETTY_12_0("jetty-12.0", true),
+    JETTY_12_1("jetty-12.1", true),
     /** Jetty 12.1 relocated to com.example.fat.org.eclipse.jetty, as inside a shaded fat jar. */
-    JETTY_12_1_RELOCATED("jetty-12.1-relocated");
+    JETTY_12_1_RELOCATED("jetty-12.1-relocated", true),
+    UNDERTOW_2_2("undertow-2.2", false),
+    UNDERTOW_2_3("undertow-2.3", false),
+    UNDERTOW_2_4("undertow-2.4", false);
 
     public static final List<TestApp> HTTP = List.of(values());
 
     final String folder;
+    /** Whether the app speaks cleartext HTTP/2 with prior knowledge on its port. */
+    final boolean h2c;
 
-    TestApp(String folder) {
+    TestApp(String folder, boolean h2c) {
         this.folder = folder;
+        this.h2c = h2c;
     }
 
     Path jar() {

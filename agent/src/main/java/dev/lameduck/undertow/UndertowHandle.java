@@ -1,0 +1,240 @@
+package dev.lameduck.undertow;
+
+import static dev.lameduck.server.Reflect.call;
+import static dev.lameduck.server.Reflect.tryCall;
+
+import dev.lameduck.Log;
+import dev.lameduck.server.Reflect;
+import dev.lameduck.server.ServerHandle;
+import java.lang.reflect.Field;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
+import java.net.InetSocketAddress;
+import java.nio.channels.Channel;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Drives one Undertow server (2.2 to 2.4) through its own API.
+ *
+ * <ul>
+ *   <li>In flight: before {@code start()} reads them, the root handlers (the server's and each listener's) are
+ *       wrapped in an {@code HttpHandler} that notes each exchange until its completion listener runs, so
+ *       dispatched and async exchanges count until they end. Undertow's {@code GracefulShutdownHandler} is not
+ *       used: once shut down it answers 503.</li>
+ *   <li>Lame duck: exchanges are made non-persistent ({@code setPersistent(false)}), so Undertow ends the
+ *       response with {@code Connection: close}.</li>
+ *   <li>Stop accepting: the accepting channels are closed; connections already open keep being served.</li>
+ * </ul>
+ */
+final class UndertowHandle implements ServerHandle {
+    private final Object server;
+    private final String version;
+    /** Each exchange in flight, with its arrival ({@link System#nanoTime()}). */
+    private final Map<Object, Long> exchanges = new ConcurrentHashMap<>();
+    private final AtomicLong completed = new AtomicLong();
+    private volatile boolean lameDuck;
+
+    // Resolved once: the wrapper runs on every request.
+    private final Method handleRequest;
+    private final Method addCompletionListener;
+    private final Method setPersistent;
+    private final Method isResponseStarted;
+    private final Method proceed;
+    private final Object completionListener;
+
+    private UndertowHandle(Object server) throws Exception {
+        this.server = server;
+        this.version = String.valueOf(Reflect.sibling(server, UndertowSupport.UNDERTOW, "io.undertow.Version")
+                .getMethod("getVersionString").invoke(null));
+        Class<?> handler = Reflect.sibling(server, UndertowSupport.UNDERTOW, "io.undertow.server.HttpHandler");
+        Class<?> exchange = Reflect.sibling(server, UndertowSupport.UNDERTOW, "io.undertow.server.HttpServerExchange");
+        Class<?> listener = Reflect.sibling(server, UndertowSupport.UNDERTOW, "io.undertow.server.ExchangeCompletionListener");
+        Class<?> nextListener = Reflect.sibling(server, UndertowSupport.UNDERTOW, "io.undertow.server.ExchangeCompletionListener$NextListener");
+        handleRequest = handler.getMethod("handleRequest", exchange);
+        addCompletionListener = exchange.getMethod("addExchangeCompleteListener", listener);
+        setPersistent = exchange.getMethod("setPersistent", boolean.class);
+        isResponseStarted = exchange.getMethod("isResponseStarted");
+        proceed = nextListener.getMethod("proceed");
+        completionListener = Proxy.newProxyInstance(listener.getClassLoader(), new Class<?>[] {listener}, (proxy, method, args) -> {
+            if (method.getName().equals("exchangeEvent")) {
+                exchanges.remove(args[0]);
+                completed.incrementAndGet();
+                proceed.invoke(args[1]);
+                return null;
+            }
+            return objectMethod(proxy, method, args);
+        });
+    }
+
+    /** Before {@code start()}: wraps the root handler of the server and of each listener that has its own. */
+    static UndertowHandle prepare(Object server) throws Exception {
+        UndertowHandle h = new UndertowHandle(server);
+        h.wrapField(server, "rootHandler");
+        Object listeners = field(server, "listeners");
+        if (listeners instanceof Collection) {
+            for (Object listener : (Collection<?>) listeners) {
+                h.wrapField(listener, "rootHandler");
+            }
+        }
+        return h;
+    }
+
+    private void wrapField(Object owner, String name) throws Exception {
+        Field f = findField(owner.getClass(), name);
+        Object next = f.get(owner);
+        if (next != null) {
+            f.set(owner, counting(next));
+        }
+    }
+
+    /** An HttpHandler, in Undertow's class loader, that notes the exchange and passes it on. */
+    private Object counting(Object next) {
+        Class<?> handler = handleRequest.getDeclaringClass();
+        return Proxy.newProxyInstance(handler.getClassLoader(), new Class<?>[] {handler}, (proxy, method, args) -> {
+            if (!method.getName().equals("handleRequest")) {
+                return objectMethod(proxy, method, args);
+            }
+            Object exchange = args[0];
+            if (exchanges.putIfAbsent(exchange, System.nanoTime()) == null) {
+                addCompletionListener.invoke(exchange, completionListener);
+            }
+            if (lameDuck) {
+                setPersistent.invoke(exchange, false);
+            }
+            try {
+                return handleRequest.invoke(next, exchange);
+            } catch (InvocationTargetException e) {
+                throw e.getCause();
+            }
+        });
+    }
+
+    private static Object objectMethod(Object proxy, Method method, Object[] args) {
+        switch (method.getName()) {
+            case "hashCode":
+                return System.identityHashCode(proxy);
+            case "equals":
+                return proxy == args[0];
+            default:
+                return "lameduck request counter";
+        }
+    }
+
+    @Override
+    public String describe() {
+        return "undertow " + version + " on " + ports();
+    }
+
+    @Override
+    public String ports() {
+        StringBuilder sb = new StringBuilder();
+        Object infos = tryCall(server, "getListenerInfo");
+        if (infos instanceof Collection) {
+            for (Object info : (Collection<?>) infos) {
+                Object address = tryCall(info, "getAddress");
+                if (address instanceof InetSocketAddress) {
+                    sb.append(sb.length() == 0 ? ":" : ", :").append(((InetSocketAddress) address).getPort());
+                }
+            }
+        }
+        return sb.length() == 0 ? "(no port)" : sb.toString();
+    }
+
+    @Override
+    public void lameDuck() {
+        lameDuck = true;
+        for (Object exchange : exchanges.keySet()) {
+            try {
+                if (!(Boolean) isResponseStarted.invoke(exchange)) {
+                    setPersistent.invoke(exchange, false);
+                }
+            } catch (Exception e) {
+                Log.debug("lame duck on %s: %s", exchange, e);
+            }
+        }
+    }
+
+    @Override
+    public void stopAccepting() {
+        Object channels = field(server, "channels");
+        if (channels instanceof Collection) {
+            for (Object channel : (Collection<?>) channels) {
+                try {
+                    ((Channel) channel).close();
+                } catch (Exception e) {
+                    Log.debug("closing %s: %s", channel, e);
+                }
+            }
+        }
+    }
+
+    @Override
+    public int inFlight() {
+        return exchanges.size();
+    }
+
+    @Override
+    public long completed() {
+        return completed.get();
+    }
+
+    @Override
+    public List<String> describeInFlight() {
+        List<String> out = new ArrayList<>();
+        for (Map.Entry<Object, Long> e : exchanges.entrySet()) {
+            long age = (System.nanoTime() - e.getValue()) / 1_000_000;
+            out.add(tryCall(e.getKey(), "getRequestMethod") + " " + tryCall(e.getKey(), "getRequestPath") + " (" + age + " ms)");
+        }
+        return out;
+    }
+
+    @Override
+    public boolean isServing(StackTraceElement[] stack) {
+        for (StackTraceElement frame : stack) {
+            if (frame.getClassName().endsWith("io.undertow.server.Connectors") && frame.getMethodName().equals("executeRootHandler")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public void stop() {
+        if (!exchanges.isEmpty()) {
+            // Stuck exchanges: interrupt the worker's task threads, or stop() would wait for them.
+            tryCall(tryCall(server, "getWorker"), "shutdownNow");
+        }
+        try {
+            call(server, "stop");
+        } catch (Exception e) {
+            throw new IllegalStateException("stop: " + e, e);
+        }
+    }
+
+    private static Object field(Object owner, String name) {
+        try {
+            return findField(owner.getClass(), name).get(owner);
+        } catch (Exception e) {
+            return null;
+        }
+    }
+
+    private static Field findField(Class<?> type, String name) throws NoSuchFieldException {
+        for (Class<?> c = type; c != null; c = c.getSuperclass()) {
+            try {
+                Field f = c.getDeclaredField(name);
+                f.setAccessible(true);
+                return f;
+            } catch (NoSuchFieldException ignored) {
+                // Keep looking up the hierarchy.
+            }
+        }
+        throw new NoSuchFieldException(type.getName() + "." + name);
+    }
+}
