@@ -6,6 +6,7 @@ import dev.lameduck.server.ServerHandle;
 import dev.lameduck.server.ServerSupport;
 import dev.lameduck.server.Servers;
 import dev.lameduck.shutdown.Trigger;
+import dev.lameduck.tomcat.TomcatSupport;
 import dev.lameduck.undertow.UndertowSupport;
 import java.lang.instrument.Instrumentation;
 import java.util.ArrayList;
@@ -19,7 +20,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 public final class Agent implements Bridge.Receiver {
     /** Every server the agent knows; adding a server means adding its support here. */
-    private static final List<ServerSupport> ALL = Arrays.<ServerSupport>asList(new JettySupport(), new UndertowSupport());
+    private static final List<ServerSupport> ALL = Arrays.<ServerSupport>asList(new JettySupport(), new TomcatSupport(), new UndertowSupport());
 
     private static final AtomicBoolean installed = new AtomicBoolean();
 

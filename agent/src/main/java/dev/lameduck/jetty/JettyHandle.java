@@ -90,7 +90,7 @@ final class JettyHandle implements ServerHandle {
             }
         }
         for (Object configuration : configurations) {
-            invoke(configuration, "addCustomizer", connectionClose());
+            Reflect.require(configuration, "addCustomizer", connectionClose());
         }
         closeOpenConnectionsAfterResponse();
     }
@@ -188,7 +188,7 @@ final class JettyHandle implements ServerHandle {
 
     @Override
     public int inFlight() {
-        return ((Number) invoke(statistics, "getRequestsActive")).intValue();
+        return ((Number) Reflect.require(statistics, "getRequestsActive")).intValue();
     }
 
     @Override
@@ -262,7 +262,7 @@ final class JettyHandle implements ServerHandle {
         // threads are interrupted soon rather than after the thread pool's default 5 s.
         tryCall(server, "setStopTimeout", 0L);
         tryCall(tryCall(server, "getThreadPool"), "setStopTimeout", 500L);
-        invoke(server, "stop");
+        Reflect.require(server, "stop");
     }
 
     private List<Object> connectors() {
@@ -274,13 +274,4 @@ final class JettyHandle implements ServerHandle {
         return out;
     }
 
-    private static Object invoke(Object target, String name, Object... args) {
-        try {
-            return call(target, name, args);
-        } catch (java.lang.reflect.InvocationTargetException e) {
-            throw new IllegalStateException(name + ": " + e.getCause(), e.getCause());
-        } catch (Exception e) {
-            throw new IllegalStateException(name + ": " + e, e);
-        }
-    }
 }

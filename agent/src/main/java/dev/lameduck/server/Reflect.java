@@ -1,5 +1,7 @@
 package dev.lameduck.server;
 
+import java.lang.reflect.Field;
+import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 
 /**
@@ -17,6 +19,40 @@ public final class Reflect {
             throw new NoSuchMethodException(target.getClass().getName() + "." + name + "/" + args.length);
         }
         return m.invoke(target, args);
+    }
+
+    /** Like {@link #call}, for a step that must happen: failures become an exception naming the method. */
+    public static Object require(Object target, String name, Object... args) {
+        try {
+            return call(target, name, args);
+        } catch (InvocationTargetException e) {
+            throw new IllegalStateException(name + ": " + e.getCause(), e.getCause());
+        } catch (Exception e) {
+            throw new IllegalStateException(name + ": " + e, e);
+        }
+    }
+
+    /** A field's value, found up the class hierarchy whatever its access; null when missing or unreadable. */
+    public static Object field(Object owner, String name) {
+        try {
+            return owner == null ? null : findField(owner.getClass(), name).get(owner);
+        } catch (Exception e) {
+            return null;
+        }
+    }
+
+    /** Finds a field up the class hierarchy and makes it accessible (final instance fields included). */
+    public static Field findField(Class<?> type, String name) throws NoSuchFieldException {
+        for (Class<?> c = type; c != null; c = c.getSuperclass()) {
+            try {
+                Field f = c.getDeclaredField(name);
+                f.setAccessible(true);
+                return f;
+            } catch (NoSuchFieldException ignored) {
+                // Keep looking up the hierarchy.
+            }
+        }
+        throw new NoSuchFieldException(type.getName() + "." + name);
     }
 
     /** Like {@link #call}, but null when the method is missing or fails: for optional, best-effort facts. */

@@ -15,6 +15,8 @@ import java.util.function.IntSupplier;
  */
 final class Sequence {
     private static final long POLL_MILLIS = 5;
+    /** How long the servers' own stop may take before the exit goes on without it. */
+    static final long STOP_MILLIS = 3000;
 
     private final Config config;
     private final Servers servers;
@@ -76,7 +78,11 @@ final class Sequence {
         return true;
     }
 
-    /** Stops all servers at once; each stop may block while it closes connections and joins its threads. */
+    /**
+     * Stops all servers at once; each stop may block while it closes connections and joins its threads. A stop
+     * that takes longer than {@link #STOP_MILLIS} is left behind (its thread is a daemon): the JVM's hooks and
+     * exit matter more, and the deadline still watches.
+     */
     private static void stopAll(List<ServerHandle> all) {
         List<Thread> stopping = new ArrayList<>();
         for (ServerHandle h : all) {
@@ -85,8 +91,12 @@ final class Sequence {
             t.start();
             stopping.add(t);
         }
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(STOP_MILLIS);
         for (Thread t : stopping) {
-            joinUninterruptibly(t);
+            joinUntil(t, end);
+            if (t.isAlive()) {
+                Log.warn("%s still stopping after %dms; going on with the exit", t.getName().substring("lameduck-stop ".length()), STOP_MILLIS);
+            }
         }
     }
 
@@ -144,11 +154,11 @@ final class Sequence {
         }
     }
 
-    private static void joinUninterruptibly(Thread t) {
+    private static void joinUntil(Thread t, long endNanos) {
         boolean interrupted = false;
-        while (t.isAlive()) {
+        for (long left; t.isAlive() && (left = TimeUnit.NANOSECONDS.toMillis(endNanos - System.nanoTime())) > 0; ) {
             try {
-                t.join();
+                t.join(left);
             } catch (InterruptedException e) {
                 interrupted = true;
             }

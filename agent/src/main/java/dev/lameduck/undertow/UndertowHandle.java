@@ -1,6 +1,5 @@
 package dev.lameduck.undertow;
 
-import static dev.lameduck.server.Reflect.call;
 import static dev.lameduck.server.Reflect.tryCall;
 
 import dev.lameduck.Log;
@@ -76,7 +75,7 @@ final class UndertowHandle implements ServerHandle {
     static UndertowHandle prepare(Object server) throws Exception {
         UndertowHandle h = new UndertowHandle(server);
         h.wrapField(server, "rootHandler");
-        Object listeners = field(server, "listeners");
+        Object listeners = Reflect.field(server, "listeners");
         if (listeners instanceof Collection) {
             for (Object listener : (Collection<?>) listeners) {
                 h.wrapField(listener, "rootHandler");
@@ -86,7 +85,7 @@ final class UndertowHandle implements ServerHandle {
     }
 
     private void wrapField(Object owner, String name) throws Exception {
-        Field f = findField(owner.getClass(), name);
+        Field f = Reflect.findField(owner.getClass(), name);
         Object next = f.get(owner);
         if (next != null) {
             f.set(owner, counting(next));
@@ -162,7 +161,7 @@ final class UndertowHandle implements ServerHandle {
 
     @Override
     public void stopAccepting() {
-        Object channels = field(server, "channels");
+        Object channels = Reflect.field(server, "channels");
         if (channels instanceof Collection) {
             for (Object channel : (Collection<?>) channels) {
                 try {
@@ -206,35 +205,18 @@ final class UndertowHandle implements ServerHandle {
 
     @Override
     public void stop() {
-        if (!exchanges.isEmpty()) {
-            // Stuck exchanges: interrupt the worker's task threads, or stop() would wait for them.
-            tryCall(tryCall(server, "getWorker"), "shutdownNow");
+        if (exchanges.isEmpty()) {
+            Reflect.require(server, "stop");
+            return;
         }
-        try {
-            call(server, "stop");
-        } catch (Exception e) {
-            throw new IllegalStateException("stop: " + e, e);
-        }
+        // Undertow.stop() waits without a bound for the worker's task threads, and one of them may be stuck,
+        // or be the request thread waiting in System.exit for this very sequence: close the listeners and
+        // connections, interrupt the tasks, and wait only briefly.
+        stopAccepting();
+        Object worker = tryCall(server, "getWorker");
+        tryCall(worker, "shutdownNow");
+        tryCall(worker, "awaitTermination", 500L, java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
-    private static Object field(Object owner, String name) {
-        try {
-            return findField(owner.getClass(), name).get(owner);
-        } catch (Exception e) {
-            return null;
-        }
-    }
 
-    private static Field findField(Class<?> type, String name) throws NoSuchFieldException {
-        for (Class<?> c = type; c != null; c = c.getSuperclass()) {
-            try {
-                Field f = c.getDeclaredField(name);
-                f.setAccessible(true);
-                return f;
-            } catch (NoSuchFieldException ignored) {
-                // Keep looking up the hierarchy.
-            }
-        }
-        throw new NoSuchFieldException(type.getName() + "." + name);
-    }
 }

@@ -16,7 +16,10 @@ public enum TestApp {
     JETTY_12_1_RELOCATED("jetty-12.1-relocated", true),
     UNDERTOW_2_2("undertow-2.2", false),
     UNDERTOW_2_3("undertow-2.3", false),
-    UNDERTOW_2_4("undertow-2.4", false);
+    UNDERTOW_2_4("undertow-2.4", false),
+    TOMCAT_9("tomcat-9", false),
+    TOMCAT_10_1("tomcat-10.1", false),
+    TOMCAT_11("tomcat-11", false);
 
     public static final List<TestApp> HTTP = List.of(values());
 

@@ -1,13 +1,7 @@
 package dev.lameduck.testapp.jetty;
 
 import dev.lameduck.testapp.Behaviour;
-import dev.lameduck.testapp.Behaviour.Reply;
-import java.io.IOException;
-import javax.servlet.AsyncContext;
-import javax.servlet.ServletResponse;
-import javax.servlet.http.HttpServlet;
-import javax.servlet.http.HttpServletRequest;
-import javax.servlet.http.HttpServletResponse;
+import dev.lameduck.testapp.servlet.EndpointServlet;
 import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
@@ -37,30 +31,4 @@ public final class JavaxApp {
         server.join();
     }
 
-    static final class EndpointServlet extends HttpServlet {
-        @Override
-        protected void service(HttpServletRequest req, HttpServletResponse resp) throws IOException {
-            Reply reply = Behaviour.route(req.getMethod(), req.getRequestURI(), req.getQueryString());
-            if (reply != null) {
-                write(resp, reply);
-                return;
-            }
-            AsyncContext async = req.startAsync();
-            async.setTimeout(0);
-            Behaviour.async(req.getQueryString(), r -> {
-                try {
-                    write(async.getResponse(), r);
-                } catch (IOException e) {
-                    e.printStackTrace();
-                }
-                async.complete();
-            });
-        }
-
-        private static void write(ServletResponse resp, Reply reply) throws IOException {
-            ((HttpServletResponse) resp).setStatus(reply.status);
-            resp.setContentType("text/plain");
-            resp.getWriter().print(reply.body);
-        }
-    }
 }

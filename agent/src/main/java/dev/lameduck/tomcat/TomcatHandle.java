@@ -1,0 +1,147 @@
+package dev.lameduck.tomcat;
+
+import static dev.lameduck.server.Reflect.tryCall;
+
+import dev.lameduck.Log;
+import dev.lameduck.server.Reflect;
+import dev.lameduck.server.ServerHandle;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Drives one Tomcat connector (9, 10.1, 11) through its own API.
+ *
+ * <ul>
+ *   <li>Binding: {@code bindOnInit=false} is set before the connector initialises; only then can
+ *       {@code closeServerSocketGraceful()} (9.0.x, 10.1, 11) really close the listening socket.</li>
+ *   <li>Lame duck: {@code maxKeepAliveRequests=1}, which {@code Http11Processor} reads for every request, so
+ *       every response from now on carries {@code Connection: close}.</li>
+ *   <li>Stop accepting: {@code closeServerSocketGraceful()}; open connections keep being served. Never
+ *       {@code pause()}: a paused connector answers 503 on open keep-alive connections.</li>
+ *   <li>In flight: the protocol's {@code RequestGroupInfo} holds a {@code RequestInfo} per processor, whose stage
+ *       says whether a request is being handled (async ones stay in the service stage until they complete).</li>
+ * </ul>
+ */
+final class TomcatHandle implements ServerHandle {
+    // org.apache.coyote.Constants: STAGE_PARSE .. STAGE_ENDOUTPUT are a request in progress.
+    private static final int FIRST_BUSY_STAGE = 1;
+    private static final int LAST_BUSY_STAGE = 5;
+
+    private final Object connector;
+    private final String version;
+
+    private TomcatHandle(Object connector, String version) {
+        this.connector = connector;
+        this.version = version;
+    }
+
+    static TomcatHandle prepare(Object connector) throws Exception {
+        Reflect.require(connector, "setProperty", "bindOnInit", "false");
+        Object number = Reflect.sibling(connector, TomcatSupport.CONNECTOR, "org.apache.catalina.util.ServerInfo")
+                .getMethod("getServerNumber").invoke(null);
+        return new TomcatHandle(connector, String.valueOf(number));
+    }
+
+    @Override
+    public String describe() {
+        return "tomcat " + version + " on " + ports();
+    }
+
+    @Override
+    public String ports() {
+        Object port = tryCall(connector, "getLocalPort");
+        return port instanceof Integer && (Integer) port > 0 ? ":" + port : "(no port)";
+    }
+
+    @Override
+    public void lameDuck() {
+        Object protocol = protocol();
+        if (Reflect.has(protocol, "setMaxKeepAliveRequests", 1)) {
+            tryCall(protocol, "setMaxKeepAliveRequests", 1);
+        }
+    }
+
+    @Override
+    public void stopAccepting() {
+        Object endpoint = tryCall(protocol(), "getEndpoint");
+        if (endpoint != null && !"BOUND_ON_START".equals(String.valueOf(Reflect.field(endpoint, "bindState")))) {
+            Log.warn("%s was bound on init (bindOnInit=true in its configuration?): its listening socket cannot be closed early; "
+                    + "new connections wait in the backlog until the stop", describe());
+        }
+        Reflect.require(protocol(), "closeServerSocketGraceful");
+    }
+
+    @Override
+    public int inFlight() {
+        int n = 0;
+        for (Object info : requestInfos()) {
+            if (busy(info)) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    @Override
+    public long completed() {
+        Object count = tryCall(global(), "getRequestCount");
+        return count instanceof Number ? ((Number) count).longValue() : 0;
+    }
+
+    @Override
+    public List<String> describeInFlight() {
+        List<String> out = new ArrayList<>();
+        for (Object info : requestInfos()) {
+            if (busy(info)) {
+                out.add(tryCall(info, "getMethod") + " " + tryCall(info, "getCurrentUri") + " (" + tryCall(info, "getRequestProcessingTime") + " ms)");
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public boolean isServing(StackTraceElement[] stack) {
+        for (StackTraceElement frame : stack) {
+            if (frame.getClassName().endsWith("org.apache.catalina.connector.CoyoteAdapter") && frame.getMethodName().equals("service")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public void stop() {
+        // Request threads still running (stuck, or waiting in System.exit) would hold the stop for the
+        // executor's default 5 s.
+        tryCall(connector, "setProperty", "executorTerminationTimeoutMillis", "500");
+        Reflect.require(connector, "stop");
+    }
+
+    private static boolean busy(Object info) {
+        Object stage = tryCall(info, "getStage");
+        return stage instanceof Integer && (Integer) stage >= FIRST_BUSY_STAGE && (Integer) stage <= LAST_BUSY_STAGE;
+    }
+
+    private Object protocol() {
+        return tryCall(connector, "getProtocolHandler");
+    }
+
+    /** The protocol's RequestGroupInfo, through its connection handler ({@code AbstractProtocol.getHandler()}). */
+    private Object global() {
+        return tryCall(tryCall(protocol(), "getHandler"), "getGlobal");
+    }
+
+    private List<Object> requestInfos() {
+        Object global = global();
+        Object processors = Reflect.field(global, "processors");
+        List<Object> out = new ArrayList<>();
+        if (processors instanceof List) {
+            synchronized (global) { // RequestGroupInfo guards the list with its own monitor
+                out.addAll((List<?>) processors);
+            }
+        }
+        return out;
+    }
+
+
+}

@@ -1,0 +1,31 @@
+package dev.lameduck.testapp.tomcat;
+
+import dev.lameduck.testapp.Behaviour;
+import dev.lameduck.testapp.servlet.EndpointServlet;
+import java.nio.file.Files;
+import org.apache.catalina.Context;
+import org.apache.catalina.Wrapper;
+import org.apache.catalina.connector.Connector;
+import org.apache.catalina.startup.Tomcat;
+
+/**
+ * Embedded Tomcat 9, 10.1 and 11: the same source builds the three apps, each with the servlet of its
+ * servlet API (javax for 9, jakarta for 10.1 and 11).
+ */
+public final class TomcatApp {
+    public static void main(String[] args) throws Exception {
+        Behaviour.installPool();
+        Tomcat tomcat = new Tomcat();
+        tomcat.setBaseDir(Files.createTempDirectory("tomcat-test-app").toString());
+        Connector connector = new Connector();
+        connector.setPort(Behaviour.port(args));
+        tomcat.setConnector(connector);
+        Context context = tomcat.addContext("", null);
+        Wrapper servlet = Tomcat.addServlet(context, "endpoints", new EndpointServlet());
+        servlet.setAsyncSupported(true);
+        context.addServletMappingDecoded("/*", "endpoints");
+        tomcat.start();
+        Behaviour.listening(connector.getLocalPort());
+        tomcat.getServer().await();
+    }
+}
