@@ -15,6 +15,7 @@ import java.util.function.IntSupplier;
  */
 final class Sequence {
     private static final long POLL_MILLIS = 5;
+    private static final long QUIET_MILLIS = 50;
     /** How long the servers' own stop may take before the exit goes on without it. */
     static final long STOP_MILLIS = 3000;
 
@@ -68,10 +69,18 @@ final class Sequence {
                 drainMillis, Math.max(0, completed(all) - completedBefore), aborted, shutdown.exitCode);
     }
 
+    /**
+     * Drained once nothing has been in flight for {@link #QUIET_MILLIS}: a connection accepted just before the
+     * listener closed may carry a request that no server has picked up yet, and stopping now would reset it.
+     */
     private static boolean awaitDrain(List<ServerHandle> all, IntSupplier waitingRequests, long endNanos) {
-        while (inFlight(all) - waitingRequests.getAsInt() > 0) {
-            if (System.nanoTime() - endNanos >= 0) {
-                return false;
+        long quietSince = System.nanoTime();
+        while (System.nanoTime() - quietSince < TimeUnit.MILLISECONDS.toNanos(QUIET_MILLIS)) {
+            if (inFlight(all) - waitingRequests.getAsInt() > 0) {
+                if (System.nanoTime() - endNanos >= 0) {
+                    return false;
+                }
+                quietSince = System.nanoTime();
             }
             sleep(POLL_MILLIS);
         }

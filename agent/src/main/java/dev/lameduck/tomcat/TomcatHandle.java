@@ -6,7 +6,11 @@ import dev.lameduck.Log;
 import dev.lameduck.server.Reflect;
 import dev.lameduck.server.ServerHandle;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Drives one Tomcat connector (9, 10.1, 11) through its own API.
@@ -15,7 +19,7 @@ import java.util.List;
  *   <li>Binding: {@code bindOnInit=false} is set before the connector initialises; only then can
  *       {@code closeServerSocketGraceful()} (9.0.x, 10.1, 11) really close the listening socket.</li>
  *   <li>Lame duck: {@code maxKeepAliveRequests=1}, which {@code Http11Processor} reads for every request, so
- *       every response from now on carries {@code Connection: close}.</li>
+ *       every response from now on carries {@code Connection: close}; HTTP/2 connections get a GOAWAY.</li>
  *   <li>Stop accepting: {@code closeServerSocketGraceful()}; open connections keep being served. Never
  *       {@code pause()}: a paused connector answers 503 on open keep-alive connections.</li>
  *   <li>In flight: the protocol's {@code RequestGroupInfo} holds a {@code RequestInfo} per processor, whose stage
@@ -29,6 +33,7 @@ final class TomcatHandle implements ServerHandle {
 
     private final Object connector;
     private final String version;
+    private volatile String lastPort = "(no port)";
 
     private TomcatHandle(Object connector, String version) {
         this.connector = connector;
@@ -50,7 +55,10 @@ final class TomcatHandle implements ServerHandle {
     @Override
     public String ports() {
         Object port = tryCall(connector, "getLocalPort");
-        return port instanceof Integer && (Integer) port > 0 ? ":" + port : "(no port)";
+        if (port instanceof Integer && (Integer) port > 0) {
+            lastPort = ":" + port; // gone once the socket is closed, still the one to name in the log
+        }
+        return lastPort;
     }
 
     @Override
@@ -59,6 +67,23 @@ final class TomcatHandle implements ServerHandle {
         if (Reflect.has(protocol, "setMaxKeepAliveRequests", 1)) {
             tryCall(protocol, "setMaxKeepAliveRequests", 1);
         }
+        // Requests already past that check: their processor ends the response with Connection: close too
+        // (Http11Processor.keepAlive, read when the response is prepared).
+        for (Object info : inProgress()) {
+            Object processor = Reflect.field(Reflect.field(info, "req"), "hook");
+            Object response = tryCall(tryCall(processor, "getRequest"), "getResponse");
+            if (Boolean.FALSE.equals(tryCall(response, "isCommitted"))) {
+                try {
+                    Reflect.findField(processor.getClass(), "keepAlive").setBoolean(processor, false);
+                } catch (Exception e) {
+                    Log.debug("keep-alive off for %s: %s", info, e);
+                }
+            }
+        }
+        // The connection handler's pause() reaches only upgraded connections: each HTTP/2 one sends a graceful
+        // GOAWAY (Http2UpgradeHandler.pause(), 8.5+). closeServerSocketGraceful() calls it again, for the h2
+        // connections opened during the lame duck.
+        Reflect.require(tryCall(protocol, "getHandler"), "pause");
     }
 
     @Override
@@ -73,13 +98,7 @@ final class TomcatHandle implements ServerHandle {
 
     @Override
     public int inFlight() {
-        int n = 0;
-        for (Object info : requestInfos()) {
-            if (busy(info)) {
-                n++;
-            }
-        }
-        return n;
+        return inProgress().size();
     }
 
     @Override
@@ -91,9 +110,35 @@ final class TomcatHandle implements ServerHandle {
     @Override
     public List<String> describeInFlight() {
         List<String> out = new ArrayList<>();
+        for (Object info : inProgress()) {
+            out.add(tryCall(info, "getMethod") + " " + tryCall(info, "getCurrentUri") + " (" + tryCall(info, "getRequestProcessingTime") + " ms)");
+        }
+        return out;
+    }
+
+    /**
+     * The requests in progress, as their {@code RequestInfo}: those a thread is working on (by their stage), and
+     * async ones waiting for completion, whose processor stays attached to its connection meanwhile
+     * ({@code SocketWrapperBase.getCurrentProcessor()}, 9.0+) and says {@code isAsync()}.
+     */
+    private Set<Object> inProgress() {
+        Set<Object> out = Collections.newSetFromMap(new IdentityHashMap<>());
         for (Object info : requestInfos()) {
-            if (busy(info)) {
-                out.add(tryCall(info, "getMethod") + " " + tryCall(info, "getCurrentUri") + " (" + tryCall(info, "getRequestProcessingTime") + " ms)");
+            Object stage = tryCall(info, "getStage");
+            if (stage instanceof Integer && (Integer) stage >= FIRST_BUSY_STAGE && (Integer) stage <= LAST_BUSY_STAGE) {
+                out.add(info);
+            }
+        }
+        Object connections = tryCall(tryCall(protocol(), "getEndpoint"), "getConnections");
+        if (connections instanceof Collection) {
+            for (Object wrapper : new ArrayList<>((Collection<?>) connections)) {
+                Object processor = tryCall(wrapper, "getCurrentProcessor");
+                if (Boolean.TRUE.equals(tryCall(processor, "isAsync"))) {
+                    Object info = tryCall(tryCall(processor, "getRequest"), "getRequestProcessor");
+                    if (info != null) {
+                        out.add(info);
+                    }
+                }
             }
         }
         return out;
@@ -115,11 +160,6 @@ final class TomcatHandle implements ServerHandle {
         // executor's default 5 s.
         tryCall(connector, "setProperty", "executorTerminationTimeoutMillis", "500");
         Reflect.require(connector, "stop");
-    }
-
-    private static boolean busy(Object info) {
-        Object stage = tryCall(info, "getStage");
-        return stage instanceof Integer && (Integer) stage >= FIRST_BUSY_STAGE && (Integer) stage <= LAST_BUSY_STAGE;
     }
 
     private Object protocol() {

@@ -66,7 +66,7 @@ public final class AppProcess implements AutoCloseable {
         }
     }
 
-    private AppProcess(Process process, Path log) throws Exception {
+    private AppProcess(Process process, Path log, int knownPort) throws Exception {
         this.process = process;
         PrintWriter copy = new PrintWriter(Files.newBufferedWriter(log, StandardCharsets.UTF_8), true);
         reader = new Thread(() -> {
@@ -87,37 +87,71 @@ public final class AppProcess implements AutoCloseable {
         reader.setDaemon(true);
         reader.start();
         process.onExit().thenRun(() -> exitedAtNanos = System.nanoTime());
-        Matcher m = LISTENING.matcher(awaitLine(LISTENING.pattern(), Duration.ofSeconds(30)));
-        assertTrue(m.find());
-        port = Integer.parseInt(m.group(1));
+        if (knownPort > 0) {
+            port = knownPort;
+            awaitHealthy(Duration.ofSeconds(60));
+        } else {
+            Matcher m = LISTENING.matcher(awaitLine(LISTENING.pattern(), Duration.ofSeconds(30)));
+            assertTrue(m.find());
+            port = Integer.parseInt(m.group(1));
+        }
+    }
+
+    /** For apps that cannot tell their port (a web application): ready once GET /health answers 200. */
+    private void awaitHealthy(Duration timeout) throws InterruptedException {
+        long end = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < end) {
+            if (!process.isAlive()) {
+                fail("the app ended while starting; output:\n" + output());
+            }
+            try (RawConnection c = new RawConnection(port)) {
+                if (c.request("GET", "/health").status() == 200) {
+                    return;
+                }
+            } catch (IOException notYet) {
+                // Not listening yet.
+            }
+            Thread.sleep(100);
+        }
+        fail("not healthy within " + timeout + "; output:\n" + output());
     }
 
     /** Starts the app on any free port and waits until it listens. */
     public static AppProcess start(TestApp app, Options options, String testName) throws Exception {
+        List<String> javaOptions = new ArrayList<>();
+        if (options.agentArgs != null) {
+            javaOptions.add("-javaagent:" + TestApp.agentJar() + (options.agentArgs.isEmpty() ? "" : "=" + options.agentArgs));
+        }
+        javaOptions.addAll(options.jvmArgs);
+
         List<String> command = new ArrayList<>();
         // Background jobs of a non-interactive shell start with SIGINT ignored, and children inherit that
         // (NOTES.md, pitfall 6): reset it to the default, then exec the JVM under the same pid.
         command.add("perl");
         command.add("-e");
         command.add("$SIG{INT} = 'DEFAULT'; exec @ARGV or die $!");
-        command.add(options.jdk.java().toString());
-        if (options.agentArgs != null) {
-            command.add("-javaagent:" + TestApp.agentJar() + (options.agentArgs.isEmpty() ? "" : "=" + options.agentArgs));
+        Map<String, String> env = new java.util.HashMap<>(options.env);
+        int knownPort = 0;
+        if (app == TestApp.TOMCAT_DISTRIBUTION) {
+            knownPort = TomcatDistribution.freePort();
+            command.addAll(TomcatDistribution.prepare(knownPort, options.jdk, javaOptions, env));
+        } else {
+            command.add(options.jdk.java().toString());
+            command.addAll(javaOptions);
+            command.add("-jar");
+            command.add(app.jar().toString());
+            command.add("0");
         }
-        command.addAll(options.jvmArgs);
-        command.add("-jar");
-        command.add(app.jar().toString());
-        command.add("0");
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
         pb.environment().remove("KUBERNETES_SERVICE_HOST"); // the delay default depends on it
         pb.environment().remove("JAVA_TOOL_OPTIONS");
         pb.environment().entrySet().removeIf(e -> e.getKey().startsWith("LAMEDUCK_"));
-        pb.environment().putAll(options.env);
+        pb.environment().putAll(env);
         Path logs = TestApp.root().resolve("it/target/app-logs");
         Files.createDirectories(logs);
         Path log = logs.resolve(testName.replaceAll("[^A-Za-z0-9.-]+", "_") + ".log");
         try {
-            return new AppProcess(pb.start(), log);
+            return new AppProcess(pb.start(), log, knownPort);
         } catch (Throwable t) {
             throw new AssertionError("app did not start; output in " + log, t);
         }

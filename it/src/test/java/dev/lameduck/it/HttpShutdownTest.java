@@ -37,6 +37,10 @@ class HttpShutdownTest {
         return TestApp.HTTP.stream();
     }
 
+    static Stream<TestApp> loadApps() {
+        return TestApp.HTTP.stream().filter(TestApp::passesTheLoadScenario);
+    }
+
     static Stream<TestApp> h2cApps() {
         return TestApp.HTTP.stream().filter(app -> app.h2c);
     }
@@ -238,7 +242,7 @@ class HttpShutdownTest {
      * has stopped (a real client then goes to another instance).
      */
     @ParameterizedTest(name = "{0}")
-    @MethodSource("apps")
+    @MethodSource("loadApps")
     void keepAliveClientsUnderLoadSeeNoFailureThroughTheShutdown(TestApp app, TestInfo test) throws Exception {
         try (AppProcess p = AppProcess.start(app, Options.agent("delay=1s"), name(test))) {
             java.util.concurrent.atomic.AtomicInteger ok = new java.util.concurrent.atomic.AtomicInteger();

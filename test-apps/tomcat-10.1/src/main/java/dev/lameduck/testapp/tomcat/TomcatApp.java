@@ -7,6 +7,7 @@ import org.apache.catalina.Context;
 import org.apache.catalina.Wrapper;
 import org.apache.catalina.connector.Connector;
 import org.apache.catalina.startup.Tomcat;
+import org.apache.coyote.http2.Http2Protocol;
 
 /**
  * Embedded Tomcat 9, 10.1 and 11: the same source builds the three apps, each with the servlet of its
@@ -19,6 +20,7 @@ public final class TomcatApp {
         tomcat.setBaseDir(Files.createTempDirectory("tomcat-test-app").toString());
         Connector connector = new Connector();
         connector.setPort(Behaviour.port(args));
+        connector.addUpgradeProtocol(new Http2Protocol()); // h2c, by upgrade or prior knowledge
         tomcat.setConnector(connector);
         Context context = tomcat.addContext("", null);
         Wrapper servlet = Tomcat.addServlet(context, "endpoints", new EndpointServlet());
