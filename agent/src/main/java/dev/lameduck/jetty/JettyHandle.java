@@ -6,8 +6,8 @@ import static dev.lameduck.server.Reflect.tryCall;
 import dev.lameduck.Log;
 import dev.lameduck.server.Reflect;
 import dev.lameduck.server.ServerHandle;
+import dev.lameduck.server.Servers;
 import java.lang.reflect.Proxy;
-import java.nio.channels.Channel;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
@@ -175,14 +175,7 @@ final class JettyHandle implements ServerHandle {
             // blocked in accept() ends quietly when interrupted: ClosedByInterruptException, not a WARN.
             tryCall(connector, "setAccepting", false);
             tryCall(connector, "interruptAcceptors");
-            Object channel = tryCall(connector, "getTransport");
-            if (channel instanceof Channel) {
-                try {
-                    ((Channel) channel).close();
-                } catch (Exception e) {
-                    Log.debug("closing %s: %s", channel, e);
-                }
-            }
+            Servers.closeQuietly(tryCall(connector, "getTransport"));
         }
     }
 

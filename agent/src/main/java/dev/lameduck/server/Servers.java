@@ -37,6 +37,27 @@ public final class Servers {
         return sb.length() == 0 ? "no server" : sb.toString();
     }
 
+    /** Closes a listening channel; a failure only matters to the log. */
+    public static void closeQuietly(Object channel) {
+        if (channel instanceof java.nio.channels.Channel) {
+            try {
+                ((java.nio.channels.Channel) channel).close();
+            } catch (Exception e) {
+                Log.debug("closing %s: %s", channel, e);
+            }
+        }
+    }
+
+    /** Whether a frame of the stack is {@code method} of a class whose name ends with {@code classSuffix}. */
+    public static boolean onStack(StackTraceElement[] stack, String classSuffix, String method) {
+        for (StackTraceElement frame : stack) {
+            if (frame.getClassName().endsWith(classSuffix) && frame.getMethodName().equals(method)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Runs one step on one server; a failure is logged and the sequence goes on with the others. */
     public static void step(ServerHandle h, String step, Runnable action) {
         try {

@@ -5,6 +5,7 @@ import static dev.lameduck.server.Reflect.tryCall;
 import dev.lameduck.Log;
 import dev.lameduck.server.Reflect;
 import dev.lameduck.server.ServerHandle;
+import dev.lameduck.server.Servers;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
@@ -146,12 +147,7 @@ final class TomcatHandle implements ServerHandle {
 
     @Override
     public boolean isServing(StackTraceElement[] stack) {
-        for (StackTraceElement frame : stack) {
-            if (frame.getClassName().endsWith("org.apache.catalina.connector.CoyoteAdapter") && frame.getMethodName().equals("service")) {
-                return true;
-            }
-        }
-        return false;
+        return Servers.onStack(stack, "org.apache.catalina.connector.CoyoteAdapter", "service");
     }
 
     @Override

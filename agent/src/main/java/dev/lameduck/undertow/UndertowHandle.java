@@ -5,12 +5,12 @@ import static dev.lameduck.server.Reflect.tryCall;
 import dev.lameduck.Log;
 import dev.lameduck.server.Reflect;
 import dev.lameduck.server.ServerHandle;
+import dev.lameduck.server.Servers;
 import java.lang.reflect.Field;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
 import java.net.InetSocketAddress;
-import java.nio.channels.Channel;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -164,11 +164,7 @@ final class UndertowHandle implements ServerHandle {
         Object channels = Reflect.field(server, "channels");
         if (channels instanceof Collection) {
             for (Object channel : (Collection<?>) channels) {
-                try {
-                    ((Channel) channel).close();
-                } catch (Exception e) {
-                    Log.debug("closing %s: %s", channel, e);
-                }
+                Servers.closeQuietly(channel);
             }
         }
     }
@@ -195,12 +191,7 @@ final class UndertowHandle implements ServerHandle {
 
     @Override
     public boolean isServing(StackTraceElement[] stack) {
-        for (StackTraceElement frame : stack) {
-            if (frame.getClassName().endsWith("io.undertow.server.Connectors") && frame.getMethodName().equals("executeRootHandler")) {
-                return true;
-            }
-        }
-        return false;
+        return Servers.onStack(stack, "io.undertow.server.Connectors", "executeRootHandler");
     }
 
     @Override
