@@ -6,12 +6,19 @@ import dev.lameduck.Log;
 import dev.lameduck.server.Reflect;
 import dev.lameduck.server.ServerHandle;
 import dev.lameduck.server.Servers;
+import java.lang.reflect.Field;
+import java.lang.reflect.Method;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Drives one Tomcat connector (9, 10.1, 11) through its own API.
@@ -20,8 +27,10 @@ import java.util.Set;
  *   <li>Binding: {@code bindOnInit=false} is set before the connector initialises; only then can
  *       {@code closeServerSocketGraceful()} (9.0.x, 10.1, 11) really close the listening socket.</li>
  *   <li>Lame duck: {@code maxKeepAliveRequests=1}, which {@code Http11Processor} reads for every request, so
- *       every response from now on carries {@code Connection: close}; HTTP/2 connections get a GOAWAY.</li>
- *   <li>Stop accepting: {@code closeServerSocketGraceful()}; open connections keep being served. Never
+ *       every response from now on carries {@code Connection: close}; HTTP/2 connections get a GOAWAY, also
+ *       those opened during the lame duck.</li>
+ *   <li>Stop accepting: the listening socket is closed with the acceptor parked, so that no connection is
+ *       destroyed on the way; open connections keep being served. Never
  *       {@code pause()}: a paused connector answers 503 on open keep-alive connections.</li>
  *   <li>In flight: the protocol's {@code RequestGroupInfo} holds a {@code RequestInfo} per processor, whose stage
  *       says whether a request is being handled (async ones stay in the service stage until they complete).</li>
@@ -31,10 +40,12 @@ final class TomcatHandle implements ServerHandle {
     // org.apache.coyote.Constants: STAGE_PARSE .. STAGE_ENDOUTPUT are a request in progress.
     private static final int FIRST_BUSY_STAGE = 1;
     private static final int LAST_BUSY_STAGE = 5;
+    private static final long GOAWAY_EVERY_MILLIS = 100;
 
     private final Object connector;
     private final String version;
     private volatile String lastPort = "(no port)";
+    private volatile boolean accepting = true;
 
     private TomcatHandle(Object connector, String version) {
         this.connector = connector;
@@ -81,20 +92,112 @@ final class TomcatHandle implements ServerHandle {
                 }
             }
         }
-        // The connection handler's pause() reaches only upgraded connections: each HTTP/2 one sends a graceful
-        // GOAWAY (Http2UpgradeHandler.pause(), 8.5+). closeServerSocketGraceful() calls it again, for the h2
-        // connections opened during the lame duck.
-        Reflect.require(tryCall(protocol, "getHandler"), "pause");
+        goAwayUntilAcceptingStops();
+    }
+
+    /**
+     * The connection handler's pause() reaches the upgraded connections open at the time: each HTTP/2 one sends
+     * a graceful GOAWAY ({@code Http2UpgradeHandler.pause()}, 8.5+; a no-op for those already told). Connections
+     * opened later in the lame duck are reached by calling it again every {@link #GOAWAY_EVERY_MILLIS}, until the
+     * listener is closed (then it is called one last time).
+     */
+    private void goAwayUntilAcceptingStops() {
+        final Object handler = tryCall(protocol(), "getHandler");
+        Reflect.require(handler, "pause");
+        Thread repeat = new Thread(() -> {
+            try {
+                while (accepting) {
+                    Thread.sleep(GOAWAY_EVERY_MILLIS);
+                    tryCall(handler, "pause");
+                }
+            } catch (InterruptedException ignored) {
+                // the JVM is going anyway
+            }
+        }, "lameduck-tomcat-goaway");
+        repeat.setDaemon(true);
+        repeat.start();
     }
 
     @Override
     public void stopAccepting() {
+        accepting = false;
         Object endpoint = tryCall(protocol(), "getEndpoint");
         if (endpoint != null && !"BOUND_ON_START".equals(String.valueOf(Reflect.field(endpoint, "bindState")))) {
             Log.warn("%s was bound on init (bindOnInit=true in its configuration?): its listening socket cannot be closed early; "
                     + "new connections wait in the backlog until the stop", describe());
+            return;
         }
-        Reflect.require(protocol(), "closeServerSocketGraceful");
+        try {
+            closeWithTheAcceptorParked(endpoint);
+        } catch (Exception e) {
+            Log.debug("%s: closing the listener with the acceptor parked failed (%s); using closeServerSocketGraceful()", describe(), e);
+            Reflect.require(protocol(), "closeServerSocketGraceful");
+        }
+        Reflect.require(tryCall(protocol(), "getHandler"), "pause");
+    }
+
+    /**
+     * Closes the listening socket with no connection lost on the way. Tomcat's own
+     * {@code closeServerSocketGraceful()} first tells the acceptor to stop and then wakes it with a connection of
+     * its own: the acceptor destroys whatever it accepts next, often a client's connection, and the socket's close
+     * resets those queued meanwhile (under load: a failed request or two per shutdown). Here the acceptor is
+     * parked before its next accept instead, at the NIO endpoint's connection-limit latch with its limit set to 0
+     * ({@code LimitLatch}, 7.0+; the acceptor waits there before each accept): the connection that wakes it, and
+     * any queued before it, are served as usual. Then the socket is closed; Tomcat's stop releases the latch
+     * after pausing the endpoint, and the parked acceptor then ends without accepting again.
+     */
+    private static void closeWithTheAcceptorParked(Object endpoint) throws Exception {
+        Object acceptor = Reflect.field(endpoint, "acceptor");
+        Object latch = Reflect.field(endpoint, "connectionLimitLatch"); // null with maxConnections=-1
+        Method setLimit = latch == null ? null : Reflect.find(latch.getClass(), "setLimit", 0L);
+        Thread acceptorThread = acceptor == null ? null : thread(String.valueOf(Reflect.call(acceptor, "getThreadName")));
+        Field bindState = Reflect.findField(endpoint.getClass(), "bindState");
+        Object closed = constant(bindState, "SOCKET_CLOSED_ON_STOP");
+        Method doClose = Reflect.find(endpoint.getClass(), "doCloseServerSocket");
+        Field acceptorState = acceptor == null ? null : Reflect.findField(acceptor.getClass(), "state");
+        Object paused = acceptorState == null ? null : constant(acceptorState, "PAUSED");
+        InetSocketAddress listener = unlockAddress((InetSocketAddress) Reflect.call(endpoint, "getLocalAddress"));
+        if (!endpoint.getClass().getName().endsWith(".NioEndpoint") || setLimit == null || acceptorThread == null || doClose == null) {
+            throw new NoSuchMethodException("an NIO endpoint with a connection-limit latch and an acceptor thread");
+        }
+
+        setLimit.invoke(latch, 0L);
+        try (Socket wake = new Socket()) { // the acceptor waits in accept(): one more connection brings it to the latch
+            wake.setSoLinger(true, 0);
+            wake.connect(listener, 1000);
+        }
+        long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+        while (acceptorThread.getState() != Thread.State.WAITING && System.nanoTime() < giveUp) {
+            Thread.yield();
+        }
+        Reflect.call(acceptor, "stopMillis", -1); // only sets its stop flag (9.0.x recent, 10.1, 11)
+        // Not RUNNING: the endpoint's pause() at the stop would try to wake it through the closed socket, and warn.
+        acceptorState.set(acceptor, paused);
+        bindState.set(endpoint, closed); // as Tomcat does before closing: the endpoint's stop() then knows
+        doClose.invoke(endpoint);
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static Object constant(Field enumField, String name) {
+        return Enum.valueOf((Class<Enum>) enumField.getType(), name);
+    }
+
+    private static Thread thread(String name) {
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.getName().equals(name)) {
+                return t;
+            }
+        }
+        return null;
+    }
+
+    /** Where to connect to reach a listener: its own address, or the loopback of its family when bound to any. */
+    private static InetSocketAddress unlockAddress(InetSocketAddress local) throws Exception {
+        if (!local.getAddress().isAnyLocalAddress()) {
+            return local;
+        }
+        String loopback = local.getAddress() instanceof Inet6Address ? "::1" : "127.0.0.1";
+        return new InetSocketAddress(InetAddress.getByName(loopback), local.getPort());
     }
 
     @Override
@@ -104,8 +207,12 @@ final class TomcatHandle implements ServerHandle {
 
     @Override
     public long completed() {
-        Object count = tryCall(global(), "getRequestCount");
-        return count instanceof Number ? ((Number) count).longValue() : 0;
+        long sum = 0;
+        for (Object group : requestGroups()) {
+            Object count = tryCall(group, "getRequestCount");
+            sum += count instanceof Number ? ((Number) count).longValue() : 0;
+        }
+        return sum;
     }
 
     @Override
@@ -126,7 +233,8 @@ final class TomcatHandle implements ServerHandle {
         Set<Object> out = Collections.newSetFromMap(new IdentityHashMap<>());
         for (Object info : requestInfos()) {
             Object stage = tryCall(info, "getStage");
-            if (stage instanceof Integer && (Integer) stage >= FIRST_BUSY_STAGE && (Integer) stage <= LAST_BUSY_STAGE) {
+            if (stage instanceof Integer && (Integer) stage >= FIRST_BUSY_STAGE && (Integer) stage <= LAST_BUSY_STAGE
+                    && onAConnection(info)) {
                 out.add(info);
             }
         }
@@ -143,6 +251,15 @@ final class TomcatHandle implements ServerHandle {
             }
         }
         return out;
+    }
+
+    /**
+     * Whether the request's processor is still attached to a connection. A recycled Http11Processor keeps the stage
+     * it ended in: one that read an HTTP/2 preface returns UPGRADING in STAGE_PARSE and goes back to the pool.
+     */
+    private static boolean onAConnection(Object info) {
+        Object processor = Reflect.field(Reflect.field(info, "req"), "hook");
+        return processor == null || Reflect.field(processor, "socketWrapper") != null;
     }
 
     @Override
@@ -162,22 +279,33 @@ final class TomcatHandle implements ServerHandle {
         return tryCall(connector, "getProtocolHandler");
     }
 
-    /** The protocol's RequestGroupInfo, through its connection handler ({@code AbstractProtocol.getHandler()}). */
-    private Object global() {
-        return tryCall(tryCall(protocol(), "getHandler"), "getGlobal");
+    /**
+     * The protocol's RequestGroupInfo ({@code AbstractProtocol.getHandler().getGlobal()}), and HTTP/2's, which
+     * holds the streams' requests ({@code Http2Protocol.getGlobal()}, 8.5+).
+     */
+    private List<Object> requestGroups() {
+        List<Object> out = new ArrayList<>();
+        out.add(tryCall(tryCall(protocol(), "getHandler"), "getGlobal"));
+        Object upgrades = tryCall(protocol(), "findUpgradeProtocols");
+        if (upgrades instanceof Object[]) {
+            for (Object upgrade : (Object[]) upgrades) {
+                out.add(tryCall(upgrade, "getGlobal"));
+            }
+        }
+        out.removeIf(g -> g == null);
+        return out;
     }
 
     private List<Object> requestInfos() {
-        Object global = global();
-        Object processors = Reflect.field(global, "processors");
         List<Object> out = new ArrayList<>();
-        if (processors instanceof List) {
-            synchronized (global) { // RequestGroupInfo guards the list with its own monitor
-                out.addAll((List<?>) processors);
+        for (Object global : requestGroups()) {
+            Object processors = Reflect.field(global, "processors");
+            if (processors instanceof List) {
+                synchronized (global) { // RequestGroupInfo guards the list with its own monitor
+                    out.addAll((List<?>) processors);
+                }
             }
         }
         return out;
     }
-
-
 }

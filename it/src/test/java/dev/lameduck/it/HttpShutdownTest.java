@@ -13,8 +13,11 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -35,10 +38,6 @@ class HttpShutdownTest {
 
     static Stream<TestApp> apps() {
         return TestApp.HTTP.stream();
-    }
-
-    static Stream<TestApp> loadApps() {
-        return TestApp.HTTP.stream().filter(TestApp::passesTheLoadScenario);
     }
 
     static Stream<TestApp> h2cApps() {
@@ -242,14 +241,15 @@ class HttpShutdownTest {
      * has stopped (a real client then goes to another instance).
      */
     @ParameterizedTest(name = "{0}")
-    @MethodSource("loadApps")
+    @MethodSource("apps")
     void keepAliveClientsUnderLoadSeeNoFailureThroughTheShutdown(TestApp app, TestInfo test) throws Exception {
         try (AppProcess p = AppProcess.start(app, Options.agent("delay=1s"), name(test))) {
-            java.util.concurrent.atomic.AtomicInteger ok = new java.util.concurrent.atomic.AtomicInteger();
-            java.util.concurrent.atomic.AtomicInteger refusedEarly = new java.util.concurrent.atomic.AtomicInteger();
-            List<String> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+            AtomicInteger ok = new AtomicInteger();
+            AtomicInteger refusedEarly = new AtomicInteger();
+            List<String> failures = Collections.synchronizedList(new ArrayList<>());
             // The lame duck starts after the signal is sent and lasts 1 s: no refused connect before that.
-            java.util.concurrent.atomic.AtomicLong lameDuckEndsNoEarlierThan = new java.util.concurrent.atomic.AtomicLong(Long.MAX_VALUE);
+            AtomicLong signalled = new AtomicLong(Long.MAX_VALUE);
+            AtomicLong lameDuckEndsNoEarlierThan = new AtomicLong(Long.MAX_VALUE);
             List<Thread> clients = new ArrayList<>();
             long end = System.nanoTime() + Duration.ofSeconds(20).toNanos();
             for (int i = 0; i < 20; i++) {
@@ -270,7 +270,7 @@ class HttpShutdownTest {
                             }
                             return; // this instance is gone; a real client goes elsewhere
                         } catch (Exception e) {
-                            failures.add(e.toString());
+                            failures.add(e + " at " + sinceSignal(signalled) + " ms after the signal");
                         }
                     }
                 });
@@ -279,6 +279,7 @@ class HttpShutdownTest {
             }
             Thread.sleep(1000);
             int beforeSignal = ok.get();
+            signalled.set(System.nanoTime());
             lameDuckEndsNoEarlierThan.set(System.nanoTime() + Duration.ofSeconds(1).toNanos());
             p.signal("TERM");
             assertEquals(143, p.awaitExit(PROMPTLY));
@@ -289,6 +290,11 @@ class HttpShutdownTest {
             assertEquals(0, refusedEarly.get(), "connects are refused only once accepting has stopped");
             assertTrue(beforeSignal > 20 && ok.get() > beforeSignal + 20, "load went on through the lame duck: " + beforeSignal + " then " + ok.get());
         }
+    }
+
+    private static long sinceSignal(AtomicLong signalled) {
+        long at = signalled.get();
+        return at == Long.MAX_VALUE ? -1 : (System.nanoTime() - at) / 1_000_000;
     }
 
     @ParameterizedTest(name = "{0}")
