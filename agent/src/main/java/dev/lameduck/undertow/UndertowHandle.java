@@ -27,11 +27,17 @@ import java.util.concurrent.atomic.AtomicLong;
  *       dispatched and async exchanges count until they end. Undertow's {@code GracefulShutdownHandler} is not
  *       used: once shut down it answers 503.</li>
  *   <li>Lame duck: exchanges are made non-persistent ({@code setPersistent(false)}), so Undertow ends the
- *       response with {@code Connection: close}.</li>
+ *       response with {@code Connection: close}. An HTTP/2 connection gets its GOAWAY (NO_ERROR) as soon as it
+ *       has no exchange in flight: Undertow 2.x has no graceful GOAWAY that leaves open streams running
+ *       ({@code Http2Channel.sendGoAway} closes the connection once the frame is written), so it is sent when
+ *       nothing is left to lose.</li>
  *   <li>Stop accepting: the accepting channels are closed; connections already open keep being served.</li>
  * </ul>
  */
 final class UndertowHandle implements ServerHandle {
+    private static final String HTTP2_CONNECTION = "io.undertow.server.protocol.http2.Http2ServerConnection";
+    private static final int NO_ERROR = 0;
+
     private final Object server;
     private final String version;
     /** Each exchange in flight, with its arrival ({@link System#nanoTime()}). */
@@ -44,6 +50,7 @@ final class UndertowHandle implements ServerHandle {
     private final Method addCompletionListener;
     private final Method setPersistent;
     private final Method isResponseStarted;
+    private final Method getConnection;
     private final Method proceed;
     private final Object completionListener;
 
@@ -59,11 +66,15 @@ final class UndertowHandle implements ServerHandle {
         addCompletionListener = exchange.getMethod("addExchangeCompleteListener", listener);
         setPersistent = exchange.getMethod("setPersistent", boolean.class);
         isResponseStarted = exchange.getMethod("isResponseStarted");
+        getConnection = exchange.getMethod("getConnection");
         proceed = nextListener.getMethod("proceed");
         completionListener = Proxy.newProxyInstance(listener.getClassLoader(), new Class<?>[] {listener}, (proxy, method, args) -> {
             if (method.getName().equals("exchangeEvent")) {
                 exchanges.remove(args[0]);
                 completed.incrementAndGet();
+                if (lameDuck) {
+                    goAwayIfIdle(args[0]);
+                }
                 proceed.invoke(args[1]);
                 return null;
             }
@@ -112,6 +123,30 @@ final class UndertowHandle implements ServerHandle {
                 throw e.getCause();
             }
         });
+    }
+
+    /** After an exchange in the lame duck: its HTTP/2 connection is told to go away once nothing else runs on it. */
+    private void goAwayIfIdle(Object exchange) {
+        try {
+            Object channel = http2Channel(exchange);
+            if (channel == null) {
+                return;
+            }
+            for (Object other : exchanges.keySet()) {
+                if (http2Channel(other) == channel) {
+                    return; // the last one to complete sends it
+                }
+            }
+            Reflect.call(channel, "sendGoAway", NO_ERROR);
+        } catch (Exception e) {
+            Log.debug("GOAWAY after %s: %s", exchange, e);
+        }
+    }
+
+    /** The exchange's HTTP/2 connection ({@code Http2Channel}), or null; each stream has its own Http2ServerConnection. */
+    private Object http2Channel(Object exchange) throws Exception {
+        Object connection = getConnection.invoke(exchange);
+        return connection != null && connection.getClass().getName().endsWith(HTTP2_CONNECTION) ? Reflect.field(connection, "channel") : null;
     }
 
     private static Object objectMethod(Object proxy, Method method, Object[] args) {

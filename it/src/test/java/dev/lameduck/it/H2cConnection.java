@@ -8,6 +8,8 @@ import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.Deque;
 
 /**
  * One cleartext HTTP/2 connection (prior knowledge), frame by frame: enough to send GET requests and to see the
@@ -40,6 +42,8 @@ public final class H2cConnection implements AutoCloseable {
         out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
         write(SETTINGS, 0, 0, new byte[0]);
     }
+
+    private final Deque<Frame> passedOver = new ArrayDeque<>();
 
     /** Sends GET {@code path} on {@code stream} (odd, increasing), headers HPACK-encoded without Huffman. */
     public void get(int stream, String path) throws IOException {
@@ -74,13 +78,19 @@ public final class H2cConnection implements AutoCloseable {
         }
     }
 
-    /** Reads frames until one of {@code type} (on {@code stream}, or any stream when -1) arrives; null if none does. */
+    /**
+     * Reads frames until one of {@code type} (on {@code stream}, or any stream when -1) arrives; null if none does.
+     * The frames of other streams read meanwhile are kept for {@link #body}.
+     */
     public Frame await(int type, int stream, int timeoutMillis) throws IOException {
         long end = System.currentTimeMillis() + timeoutMillis;
         for (long left; (left = end - System.currentTimeMillis()) > 0; ) {
             Frame f = next((int) left);
             if (f != null && f.type == type && (stream < 0 || f.stream == stream)) {
                 return f;
+            }
+            if (f != null && f.stream != 0) {
+                passedOver.add(f);
             }
         }
         return null;
@@ -91,7 +101,7 @@ public final class H2cConnection implements AutoCloseable {
         StringBuilder body = new StringBuilder();
         long end = System.currentTimeMillis() + timeoutMillis;
         for (long left; (left = end - System.currentTimeMillis()) > 0; ) {
-            Frame f = next((int) left);
+            Frame f = passedOver.isEmpty() ? next((int) left) : passedOver.poll();
             if (f != null && f.stream == stream && (f.type == DATA || f.type == HEADERS)) {
                 if (f.type == DATA) {
                     body.append(new String(f.payload, StandardCharsets.UTF_8));

@@ -16,9 +16,9 @@ public enum TestApp {
     JETTY_12_1("jetty-12.1", true),
     /** Jetty 12.1 relocated to com.example.fat.org.eclipse.jetty, as inside a shaded fat jar. */
     JETTY_12_1_RELOCATED("jetty-12.1-relocated", true),
-    UNDERTOW_2_2("undertow-2.2", false),
-    UNDERTOW_2_3("undertow-2.3", false),
-    UNDERTOW_2_4("undertow-2.4", false),
+    UNDERTOW_2_2("undertow-2.2", true),
+    UNDERTOW_2_3("undertow-2.3", true),
+    UNDERTOW_2_4("undertow-2.4", true),
     TOMCAT_9("tomcat-9", true),
     TOMCAT_10_1("tomcat-10.1", true),
     TOMCAT_11("tomcat-11", true),

@@ -3,6 +3,7 @@ package dev.lameduck.testapp.undertow;
 import dev.lameduck.testapp.Behaviour;
 import dev.lameduck.testapp.Behaviour.Reply;
 import io.undertow.Undertow;
+import io.undertow.UndertowOptions;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.Headers;
@@ -15,6 +16,7 @@ public final class UndertowApp {
         Behaviour.installPool();
         Undertow server = Undertow.builder()
                 .addHttpListener(Behaviour.port(args), "0.0.0.0")
+                .setServerOption(UndertowOptions.ENABLE_HTTP2, true) // h2c: upgrade and prior knowledge
                 .setHandler(new EndpointHandler())
                 .build();
         server.start();
