@@ -19,9 +19,13 @@ public enum TestApp {
     UNDERTOW_2_2("undertow-2.2", true),
     UNDERTOW_2_3("undertow-2.3", true),
     UNDERTOW_2_4("undertow-2.4", true),
+    /** Undertow 2.3 relocated to com.example.fat.io.undertow. */
+    UNDERTOW_2_3_RELOCATED("undertow-2.3-relocated", true),
     TOMCAT_9("tomcat-9", true),
     TOMCAT_10_1("tomcat-10.1", true),
     TOMCAT_11("tomcat-11", true),
+    /** Tomcat 11 relocated to com.example.fat.org.apache. */
+    TOMCAT_11_RELOCATED("tomcat-11-relocated", true),
     /** The Apache Tomcat distribution, started with catalina.sh run, the test web application as ROOT.war. */
     TOMCAT_DISTRIBUTION("tomcat-webapp", false);
 
