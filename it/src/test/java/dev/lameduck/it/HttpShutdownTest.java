@@ -172,8 +172,12 @@ class HttpShutdownTest {
         }
     }
 
+    static Stream<Arguments> appsOnBothJdksWhereExitFromARequestIsPrompt() {
+        return appsOnBothJdks().filter(a -> ((TestApp) a.get()[0]).exitFromARequestIsPrompt());
+    }
+
     @ParameterizedTest(name = "{0} {1}")
-    @MethodSource("appsOnBothJdks")
+    @MethodSource("appsOnBothJdksWhereExitFromARequestIsPrompt")
     void systemExitFromARequestLetsOthersCompleteAndExitsWithItsCode(TestApp app, Jdk jdk, TestInfo test) throws Exception {
         try (AppProcess p = AppProcess.start(app, Options.agent("").on(jdk), name(test))) {
             List<CompletableFuture<HttpResponse<String>>> inFlight = new ArrayList<>();

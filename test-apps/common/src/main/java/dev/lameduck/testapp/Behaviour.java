@@ -34,10 +34,13 @@ public final class Behaviour {
 
     /** Registers the pool's shutdown hook; call once from main. */
     public static void installPool() {
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            poolClosed.set(true);
-            System.out.println("test-app: pool closed by shutdown hook");
-        }, "test-app-pool-hook"));
+        Runtime.getRuntime().addShutdownHook(new Thread(Behaviour::closePool, "test-app-pool-hook"));
+    }
+
+    /** Closes the pool; from a JVM shutdown hook, directly or through a framework's (Spring's @PreDestroy). */
+    public static void closePool() {
+        poolClosed.set(true);
+        System.out.println("test-app: pool closed by shutdown hook");
     }
 
     /** Prints the line the test harness waits for. */
