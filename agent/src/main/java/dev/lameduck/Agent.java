@@ -1,6 +1,7 @@
 package dev.lameduck;
 
 import dev.lameduck.bridge.Bridge;
+import dev.lameduck.grpc.GrpcSupport;
 import dev.lameduck.jetty.JettySupport;
 import dev.lameduck.server.ServerHandle;
 import dev.lameduck.server.ServerSupport;
@@ -20,7 +21,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 public final class Agent implements Bridge.Receiver {
     /** Every server the agent knows; adding a server means adding its support here. */
-    private static final List<ServerSupport> ALL = Arrays.<ServerSupport>asList(new JettySupport(), new TomcatSupport(), new UndertowSupport());
+    private static final List<ServerSupport> ALL = Arrays.<ServerSupport>asList(new JettySupport(), new TomcatSupport(), new UndertowSupport(), new GrpcSupport());
 
     private static final AtomicBoolean installed = new AtomicBoolean();
 

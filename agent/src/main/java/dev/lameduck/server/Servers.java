@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BooleanSupplier;
 
 /** The servers started in this JVM, each known by its own server object. */
 public final class Servers {
@@ -56,6 +57,27 @@ public final class Servers {
             }
         }
         return false;
+    }
+
+    /**
+     * Runs {@code action} every {@code everyMillis} on a daemon thread while {@code condition} holds: for what a
+     * server must be told again about connections opened later in the lame duck.
+     */
+    public static void repeat(String threadName, long everyMillis, BooleanSupplier condition, Runnable action) {
+        Thread t = new Thread(() -> {
+            try {
+                while (condition.getAsBoolean()) {
+                    Thread.sleep(everyMillis);
+                    action.run();
+                }
+            } catch (InterruptedException ignored) {
+                // the JVM is going anyway
+            } catch (RuntimeException e) {
+                Log.debug("%s: %s", threadName, e);
+            }
+        }, threadName);
+        t.setDaemon(true);
+        t.start();
     }
 
     /** Runs one step on one server; a failure is logged and the sequence goes on with the others. */

@@ -102,20 +102,9 @@ final class TomcatHandle implements ServerHandle {
      * listener is closed (then it is called one last time).
      */
     private void goAwayUntilAcceptingStops() {
-        final Object handler = tryCall(protocol(), "getHandler");
+        Object handler = tryCall(protocol(), "getHandler");
         Reflect.require(handler, "pause");
-        Thread repeat = new Thread(() -> {
-            try {
-                while (accepting) {
-                    Thread.sleep(GOAWAY_EVERY_MILLIS);
-                    tryCall(handler, "pause");
-                }
-            } catch (InterruptedException ignored) {
-                // the JVM is going anyway
-            }
-        }, "lameduck-tomcat-goaway");
-        repeat.setDaemon(true);
-        repeat.start();
+        Servers.repeat("lameduck-tomcat-goaway", GOAWAY_EVERY_MILLIS, () -> accepting, () -> tryCall(handler, "pause"));
     }
 
     @Override

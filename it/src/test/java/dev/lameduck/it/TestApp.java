@@ -29,10 +29,21 @@ public enum TestApp {
     /** A Spring Boot 3.5 fat jar: embedded Tomcat 10.1, Spring's graceful shutdown on, the pool closed by @PreDestroy. */
     SPRING_BOOT_3_5("spring-boot-3.5", true),
     /** The Apache Tomcat distribution, started with catalina.sh run, the test web application as ROOT.war. */
-    TOMCAT_DISTRIBUTION("tomcat-webapp", false);
+    TOMCAT_DISTRIBUTION("tomcat-webapp", false),
+    /** grpc-java servers: the oldest and the newest supported version, over netty-shaded and netty. */
+    GRPC_1_60("grpc-1.60", false),
+    GRPC_1_60_NETTY("grpc-1.60-netty", false),
+    GRPC_1_85("grpc-1.85", false),
+    GRPC_1_85_NETTY("grpc-1.85-netty", false),
+    /** An Undertow HTTP server (the port it prints) and a grpc-java 1.85 server ({@code grpc port N}) in one JVM. */
+    GRPC_AND_HTTP("grpc-http", false);
 
     /** Every app, or those whose name contains one of {@code -Dlameduck.apps=tomcat,undertow-2.4} (for a quick run). */
-    public static final List<TestApp> HTTP = Arrays.stream(values()).filter(TestApp::selected).collect(Collectors.toList());
+    public static final List<TestApp> HTTP = Arrays.stream(values()).filter(a -> !a.folder.startsWith("grpc") && selected(a)).collect(Collectors.toList());
+
+    /** The gRPC-only apps, selected the same way. */
+    public static final List<TestApp> GRPC = Arrays.stream(values())
+            .filter(a -> a.folder.startsWith("grpc-1") && selected(a)).collect(Collectors.toList());
 
     private static boolean selected(TestApp app) {
         String wanted = System.getProperty("lameduck.apps", "");

@@ -1,0 +1,36 @@
+package dev.lameduck.testapp.grpc;
+
+import dev.lameduck.testapp.Behaviour;
+import dev.lameduck.testapp.Behaviour.Reply;
+import io.grpc.Server;
+import io.undertow.Undertow;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.server.handlers.BlockingHandler;
+import io.undertow.util.Headers;
+import java.net.InetSocketAddress;
+
+/** An HTTP server and a gRPC server side by side: prints {@code listening on HTTP_PORT} and {@code grpc port GRPC_PORT}. */
+public final class GrpcHttpApp {
+    public static void main(String[] args) throws Exception {
+        Behaviour.installPool();
+        Server grpc = GrpcApp.start(0);
+        Undertow http = Undertow.builder()
+                .addHttpListener(Behaviour.port(args), "0.0.0.0")
+                .setHandler(new BlockingHandler(GrpcHttpApp::serve))
+                .build();
+        http.start();
+        System.out.println("grpc port " + grpc.getPort());
+        Behaviour.listening(((InetSocketAddress) http.getListenerInfo().get(0).getAddress()).getPort());
+        grpc.awaitTermination();
+    }
+
+    private static void serve(HttpServerExchange exchange) {
+        Reply r = Behaviour.route(exchange.getRequestMethod().toString(), exchange.getRequestPath(), exchange.getQueryString());
+        if (r == null) {
+            r = Behaviour.work(exchange.getQueryString()); // /async as a blocking wait: the async API is not what this app is about
+        }
+        exchange.setStatusCode(r.status);
+        exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "text/plain");
+        exchange.getResponseSender().send(r.body);
+    }
+}
