@@ -15,6 +15,7 @@ import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Drives one grpc-java server ({@code io.grpc.internal.ServerImpl}, 1.60 to 1.85) through its own API.
@@ -33,6 +34,7 @@ import java.util.Set;
 final class GrpcHandle implements ServerHandle {
     private static final String HEALTH_SERVICE = "grpc.health.v1.Health";
     private static final long GOAWAY_EVERY_MILLIS = 100;
+    private static final long TRAILERS_MILLIS = 300;
 
     private final Object server;
     private final String version;
@@ -147,22 +149,40 @@ final class GrpcHandle implements ServerHandle {
         return n;
     }
 
-    /** Each RPC in flight as {@code RPC /service/Method}, from its netty stream: the call's MethodDescriptor. */
+    /** Each RPC in flight as {@code RPC /service/Method}, from its call's MethodDescriptor. */
     @Override
     public List<String> describeInFlight() {
         List<String> out = new ArrayList<>();
+        for (Object call : callsInFlight()) {
+            Object name = tryCall(tryCall(call, "getMethodDescriptor"), "getFullMethodName");
+            out.add("RPC /" + (name != null ? name : "(method unknown)"));
+        }
+        return out;
+    }
+
+    /**
+     * The server-side calls ({@code ServerCallImpl}) of the RPCs in flight, from each netty transport's active
+     * HTTP/2 streams: the stream's state (its {@code streamKey} property) holds grpc's application-thread
+     * listener, whose listener holds the call. A transport of another kind contributes nothing.
+     */
+    private List<Object> callsInFlight() {
+        List<Object> out = new ArrayList<>();
         for (Object transport : transports()) {
             Object connection = connection(transport);
             Object key = Reflect.field(Reflect.field(transport, "grpcHandler"), "streamKey");
-            Method forEach = connection == null ? null : Reflect.find(connection.getClass(), "forEachActiveStream", (Object) null);
-            if (forEach == null || key == null) {
-                out.add("an RPC on a " + transport.getClass().getSimpleName());
+            Method forEach = connection == null || key == null ? null : Reflect.find(connection.getClass(), "forEachActiveStream", (Object) null);
+            if (forEach == null) {
                 continue;
             }
             Class<?> visitor = forEach.getParameterTypes()[0];
             Object collect = Proxy.newProxyInstance(visitor.getClassLoader(), new Class<?>[] {visitor}, (proxy, m, args) -> {
                 if (m.getName().equals("visit")) {
-                    out.add("RPC /" + methodName(tryCall(args[0], "getProperty", key)));
+                    Object listener = Reflect.field(tryCall(args[0], "getProperty", key), "listener");
+                    Object inner = Reflect.field(listener, "listener");
+                    Object call = Reflect.field(inner != null ? inner : listener, "call");
+                    if (call != null) {
+                        out.add(call);
+                    }
                     return true;
                 }
                 return m.getName().equals("hashCode") ? System.identityHashCode(proxy) : m.getName().equals("equals") ? proxy == args[0] : "lameduck";
@@ -176,15 +196,6 @@ final class GrpcHandle implements ServerHandle {
         return out;
     }
 
-    /** The stream's state, its listener (grpc's application-thread listener), the call, the call's method. */
-    private static String methodName(Object streamState) {
-        Object listener = Reflect.field(streamState, "listener");
-        Object inner = Reflect.field(listener, "listener");
-        Object call = Reflect.field(inner != null ? inner : listener, "call");
-        Object name = tryCall(Reflect.field(call, "method"), "getFullMethodName");
-        return name != null ? String.valueOf(name) : "(method unknown)";
-    }
-
     @Override
     public boolean isServing(StackTraceElement[] stack) {
         for (StackTraceElement frame : stack) {
@@ -195,11 +206,34 @@ final class GrpcHandle implements ServerHandle {
         return false;
     }
 
+    /**
+     * The RPCs still running are closed with UNAVAILABLE first, as the contract says: {@code shutdownNow()} alone
+     * resets their streams, which the client sees as CANCELLED, a status it does not retry elsewhere.
+     */
     @Override
     public void stop() {
         accepting = false;
+        try {
+            Object unavailable = Reflect.call(grpcStatic("io.grpc.Status", "UNAVAILABLE"), "withDescription",
+                    "the server is shutting down and the drain time is up");
+            for (Object call : callsInFlight()) {
+                Object trailers = Reflect.sibling(server, GrpcSupport.SERVER_IMPL, "io.grpc.Metadata").getConstructor().newInstance();
+                Reflect.call(call, "close", unavailable, trailers);
+            }
+            // The trailers are written by the transport's event loop: give them a moment before the connections go.
+            long giveUp = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(TRAILERS_MILLIS);
+            while (inFlight() > 0 && System.nanoTime() < giveUp) {
+                Thread.sleep(5);
+            }
+        } catch (Exception e) {
+            Log.debug("%s: closing the RPCs left with UNAVAILABLE: %s", describe(), e);
+        }
         Reflect.require(server, "shutdownNow");
-        tryCall(server, "awaitTermination", 500L, java.util.concurrent.TimeUnit.MILLISECONDS);
+        tryCall(server, "awaitTermination", 500L, TimeUnit.MILLISECONDS);
+    }
+
+    private Object grpcStatic(String type, String field) throws Exception {
+        return Reflect.sibling(server, GrpcSupport.SERVER_IMPL, type).getField(field).get(null);
     }
 
     /** The server's open connections ({@code ServerImpl.transports}, guarded by its {@code lock}). */
