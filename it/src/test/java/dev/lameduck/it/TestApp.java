@@ -35,6 +35,8 @@ public enum TestApp {
     GRPC_1_60_NETTY("grpc-1.60-netty", false),
     GRPC_1_85("grpc-1.85", false),
     GRPC_1_85_NETTY("grpc-1.85-netty", false),
+    /** grpc-java 1.85 over netty-shaded, relocated to com.example.fat.io.grpc. */
+    GRPC_1_85_RELOCATED("grpc-1.85-relocated", false),
     /** An Undertow HTTP server (the port it prints) and a grpc-java 1.85 server ({@code grpc port N}) in one JVM. */
     GRPC_AND_HTTP("grpc-http", false);
 
