@@ -5,8 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.lameduck.it.AppProcess.Options;
-import dev.lameduck.testapp.grpc.TestService;
-import io.grpc.CallOptions;
+import dev.lameduck.testapp.grpc.proto.ExitRequest;
+import dev.lameduck.testapp.grpc.proto.HangRequest;
+import dev.lameduck.testapp.grpc.proto.Reply;
+import dev.lameduck.testapp.grpc.proto.StreamRequest;
+import dev.lameduck.testapp.grpc.proto.TestGrpc;
+import dev.lameduck.testapp.grpc.proto.WorkRequest;
 import io.grpc.EquivalentAddressGroup;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
@@ -18,7 +22,6 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.health.v1.HealthGrpc;
-import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -67,7 +70,7 @@ class GrpcShutdownTest {
     @MethodSource("appsOnBothJdks")
     void idleSigtermExitsPromptlyWith143(TestApp app, Jdk jdk, TestInfo test) throws Exception {
         try (AppProcess p = AppProcess.start(app, Options.agent("").on(jdk), name(test))) {
-            assertEquals("ok", unary(channel(p.port()), "0"), "the server answers before the signal");
+            assertEquals("ok", work(channel(p.port()), 0), "the server answers before the signal");
             p.awaitLine("grpc 1\\.\\d+\\.\\d+ on :" + p.port() + " registered", PROMPTLY);
             p.signal("TERM");
             assertEquals(143, p.awaitExit(PROMPTLY));
@@ -83,7 +86,7 @@ class GrpcShutdownTest {
             ManagedChannel channel = channel(p.port());
             List<CompletableFuture<List<String>>> streams = new ArrayList<>();
             for (int i = 0; i < 10; i++) {
-                streams.add(stream(channel, "10,200")); // 10 messages, 2 s
+                streams.add(stream(channel, 10, 200)); // 10 messages, 2 s
             }
             Thread.sleep(300);
             p.signal("TERM");
@@ -101,19 +104,19 @@ class GrpcShutdownTest {
         try (AppProcess p = AppProcess.start(app, Options.agent("delay=2s"), name(test))) {
             ManagedChannel pooled = channel(p.port());
             assertEquals(ServingStatus.SERVING, health(channel(p.port())), "healthy before the signal");
-            CompletableFuture<List<String>> open = stream(pooled, "20,150"); // 3 s: past the lame duck
+            CompletableFuture<List<String>> open = stream(pooled, 20, 150); // 3 s: past the lame duck
             Thread.sleep(200);
 
             p.signal("TERM");
             p.awaitLine("SIGTERM: lame duck for 2000ms", PROMPTLY);
             assertEquals(ServingStatus.NOT_SERVING, health(channel(p.port())), "a readiness check fails from the lame-duck start");
             for (int i = 0; i < 5; i++) {
-                assertEquals("ok", unary(pooled, "50"), "unary RPCs in the lame duck succeed (after the GOAWAY, on a new connection)");
+                assertEquals("ok", work(pooled, 50), "unary RPCs in the lame duck succeed (after the GOAWAY, on a new connection)");
             }
             assertEquals(-1, p.lineIndex("stopped accepting"), "still in the lame duck");
 
             p.awaitLine("stopped accepting", PROMPTLY);
-            StatusRuntimeException refused = expectFailure(() -> unary(channel(p.port()), "0"));
+            StatusRuntimeException refused = expectFailure(() -> work(channel(p.port()), 0));
             assertEquals(Status.Code.UNAVAILABLE, refused.getStatus().getCode(), "a new channel cannot connect once accepting stopped");
             assertEquals(20, open.get(15, TimeUnit.SECONDS).size(), "the stream open on the old connection finishes");
             assertEquals(143, p.awaitExit(PROMPTLY));
@@ -127,12 +130,12 @@ class GrpcShutdownTest {
             ManagedChannel channel = channel(p.port());
             List<CompletableFuture<String>> work = new ArrayList<>();
             for (int i = 0; i < 3; i++) {
-                work.add(CompletableFuture.supplyAsync(() -> unary(channel, "2000")));
+                work.add(CompletableFuture.supplyAsync(() -> work(channel, 2000)));
             }
             Thread.sleep(500);
             CompletableFuture.runAsync(() -> {
                 try {
-                    unary(channel, TestService.EXIT, "7");
+                    blocking(channel).exit(ExitRequest.newBuilder().setCode(7).build());
                 } catch (StatusRuntimeException expected) {
                     // the process is going away
                 }
@@ -150,7 +153,7 @@ class GrpcShutdownTest {
     void aHangingRpcIsEndedAtTheDrainTimeWithUnavailableAndNamed(TestApp app, TestInfo test) throws Exception {
         try (AppProcess p = AppProcess.start(app, Options.agent("drain=2s,grace=30s"), name(test))) {
             ManagedChannel channel = channel(p.port());
-            CompletableFuture<String> hang = CompletableFuture.supplyAsync(() -> unary(channel, TestService.HANG, ""));
+            CompletableFuture<String> hang = CompletableFuture.supplyAsync(() -> blocking(channel).hang(HangRequest.getDefaultInstance()).getBody());
             Thread.sleep(500);
             long signalled = System.nanoTime();
             p.signal("TERM");
@@ -174,7 +177,7 @@ class GrpcShutdownTest {
             CompletableFuture<HttpResponse<String>> httpWork = http.sendAsync(
                     HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + p.port() + "/work?ms=2000")).build(), HttpResponse.BodyHandlers.ofString());
             ManagedChannel channel = channel(grpcPort);
-            CompletableFuture<String> grpcWork = CompletableFuture.supplyAsync(() -> unary(channel, "2000"));
+            CompletableFuture<String> grpcWork = CompletableFuture.supplyAsync(() -> work(channel, 2000));
             Thread.sleep(500);
 
             p.signal("TERM");
@@ -209,7 +212,7 @@ class GrpcShutdownTest {
                 Thread t = new Thread(() -> {
                     while (running.get()) {
                         try {
-                            assertEquals("ok", unary(channel, "20"));
+                            assertEquals("ok", work(channel, 20));
                             ok.incrementAndGet();
                         } catch (Throwable e) {
                             failures.add(e.toString());
@@ -288,22 +291,22 @@ class GrpcShutdownTest {
         return c;
     }
 
-    private static String unary(ManagedChannel channel, String ms) {
-        return unary(channel, TestService.WORK, ms);
+    private static TestGrpc.TestBlockingStub blocking(ManagedChannel channel) {
+        return TestGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
     }
 
-    private static String unary(ManagedChannel channel, io.grpc.MethodDescriptor<String, String> method, String request) {
-        return ClientCalls.blockingUnaryCall(channel, method, CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS), request);
+    private static String work(ManagedChannel channel, long ms) {
+        return blocking(channel).work(WorkRequest.newBuilder().setMs(ms).build()).getBody();
     }
 
-    private static CompletableFuture<List<String>> stream(ManagedChannel channel, String countAndInterval) {
+    private static CompletableFuture<List<String>> stream(ManagedChannel channel, int count, long intervalMillis) {
         CompletableFuture<List<String>> done = new CompletableFuture<>();
         List<String> messages = new CopyOnWriteArrayList<>();
-        ClientCalls.asyncServerStreamingCall(channel.newCall(TestService.STREAM, CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS)),
-                countAndInterval, new StreamObserver<String>() {
+        TestGrpc.newStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS).stream(
+                StreamRequest.newBuilder().setCount(count).setIntervalMs(intervalMillis).build(), new StreamObserver<Reply>() {
                     @Override
-                    public void onNext(String value) {
-                        messages.add(value);
+                    public void onNext(Reply value) {
+                        messages.add(value.getBody());
                     }
 
                     @Override
@@ -321,7 +324,7 @@ class GrpcShutdownTest {
 
     private static ServingStatus health(ManagedChannel channel) {
         return HealthGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
-                .check(HealthCheckRequest.newBuilder().setService(TestService.NAME).build()).getStatus();
+                .check(HealthCheckRequest.newBuilder().setService(TestGrpc.SERVICE_NAME).build()).getStatus();
     }
 
     private static StatusRuntimeException expectFailure(Runnable call) {

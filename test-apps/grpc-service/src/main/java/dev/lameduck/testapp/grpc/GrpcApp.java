@@ -1,6 +1,7 @@
 package dev.lameduck.testapp.grpc;
 
 import dev.lameduck.testapp.Behaviour;
+import dev.lameduck.testapp.grpc.proto.TestGrpc;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -19,11 +20,11 @@ public final class GrpcApp {
     public static Server start(int port) throws Exception {
         HealthStatusManager health = new HealthStatusManager();
         Server server = ServerBuilder.forPort(port)
-                .addService(TestService.definition())
+                .addService(new TestServiceImpl())
                 .addService(health.getHealthService())
                 .build()
                 .start();
-        health.setStatus(TestService.NAME, ServingStatus.SERVING);
+        health.setStatus(TestGrpc.SERVICE_NAME, ServingStatus.SERVING);
         return server;
     }
 }
