@@ -3,6 +3,7 @@ package dev.lameduck;
 import dev.lameduck.bridge.Bridge;
 import dev.lameduck.grpc.GrpcSupport;
 import dev.lameduck.jetty.JettySupport;
+import dev.lameduck.server.Readiness;
 import dev.lameduck.server.ServerHandle;
 import dev.lameduck.server.ServerSupport;
 import dev.lameduck.server.Servers;
@@ -77,6 +78,7 @@ public final class Agent implements Bridge.Receiver {
                     supports.add(s);
                 }
             }
+            Readiness.configure(config.readinessPaths);
             Agent agent = new Agent(config, supports);
             agent.trigger.installSignalHandlers();
             Bridge.connect(agent);
@@ -99,6 +101,17 @@ public final class Agent implements Bridge.Receiver {
     static String version() {
         String v = Agent.class.getPackage().getImplementationVersion();
         return v == null ? "(development)" : v;
+    }
+
+    @Override
+    public boolean answerNotReady(String kind, Object request, Object response, Object callback) {
+        ServerSupport support = support(kind);
+        try {
+            return support != null && support.answerNotReady(request, response, callback);
+        } catch (Exception e) {
+            Log.debug("readiness answer on %s: %s", kind, e);
+            return false;
+        }
     }
 
     private ServerSupport support(String kind) {

@@ -56,6 +56,8 @@ public final class Config {
 
     public final boolean enabled;
     public final long delayMillis;
+    public final long delayQuietMillis;
+    public final long delayMinMillis;
     public final long drainMillis;
     public final long graceMillis;
     public final long deadlineMillis;
@@ -73,6 +75,9 @@ public final class Config {
         boolean kubernetes = r.env.containsKey("KUBERNETES_SERVICE_HOST");
         long delay = r.duration("delay", kubernetes ? 5000 : 0,
                 "lame-duck period before accepting stops (default 5s when KUBERNETES_SERVICE_HOST is set, else 0s)");
+        delayQuietMillis = r.duration("delay.quiet", 0,
+                "end the lame duck early once no new connection has arrived for this long (0s: off, the whole delay)");
+        delayMinMillis = r.duration("delay.min", 1000, "with delay.quiet: the shortest lame duck");
         long drain = r.duration("drain", 20_000, "longest wait for in-flight work once accepting has stopped");
         graceMillis = r.duration("grace", 30_000,
                 "the orchestrator's grace period before SIGKILL (terminationGracePeriodSeconds)");

@@ -33,6 +33,8 @@ class ConfigTest {
         Config c = load(null);
         assertTrue(c.enabled);
         assertEquals(0, c.delayMillis);
+        assertEquals(0, c.delayQuietMillis, "the adaptive lame duck is opt-in");
+        assertEquals(1000, c.delayMinMillis);
         assertEquals(20_000, c.drainMillis);
         assertEquals(30_000, c.graceMillis);
         assertEquals(28_000, c.deadlineMillis);
@@ -43,6 +45,18 @@ class ConfigTest {
         assertEquals(Log.Level.INFO, c.log);
         assertEquals(List.of(), c.problems());
         assertTrue(c.settings().stream().allMatch(s -> s.source == Config.Source.DEFAULT));
+    }
+
+    @Test
+    void theAdaptiveLameDuckTakesDurationsAndNamesItsOptionsWithADot() {
+        Config c = load("delay=5s,delay.quiet=500ms,delay.min=2s");
+        assertEquals(5000, c.delayMillis);
+        assertEquals(500, c.delayQuietMillis);
+        assertEquals(2000, c.delayMinMillis);
+        assertEquals(List.of(), c.problems());
+        Config bad = load("delay.quiet=soon");
+        assertEquals(0, bad.delayQuietMillis);
+        assertEquals(List.of("ignoring lameduck.delay.quiet=soon: expected a duration like 250ms, 3s or 1m"), bad.problems());
     }
 
     @Test

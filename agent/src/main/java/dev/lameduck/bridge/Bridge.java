@@ -16,6 +16,8 @@ public final class Bridge {
         void serverStarted(String kind, Object server);
 
         void exitRequested(int status);
+
+        boolean answerNotReady(String kind, Object request, Object response, Object callback);
     }
 
     private static volatile Receiver receiver;
@@ -58,5 +60,21 @@ public final class Bridge {
                 Log.failure("the shutdown sequence for System.exit(" + status + ")", t);
             }
         }
+    }
+
+    /**
+     * From a server's request advice, once the lame duck has started (and readiness paths are configured): answers
+     * 503 and returns true when the request is for a readiness path; the advice then skips the server's handling.
+     */
+    public static boolean answerNotReady(String kind, Object request, Object response, Object callback) {
+        Receiver r = receiver;
+        if (r != null) {
+            try {
+                return r.answerNotReady(kind, request, response, callback);
+            } catch (Throwable t) {
+                Log.failure("answering a readiness path on " + kind, t);
+            }
+        }
+        return false;
     }
 }

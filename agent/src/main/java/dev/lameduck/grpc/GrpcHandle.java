@@ -129,6 +129,11 @@ final class GrpcHandle implements ServerHandle {
     }
 
     @Override
+    public Collection<?> connections() {
+        return transports();
+    }
+
+    @Override
     public int inFlight() {
         int n = 0;
         for (Object transport : transports()) {

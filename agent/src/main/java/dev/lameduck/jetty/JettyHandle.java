@@ -179,6 +179,20 @@ final class JettyHandle implements ServerHandle {
         }
     }
 
+    /** Each connector's connected end points ({@code AbstractConnector.getConnectedEndPoints()}, 9.4+). */
+    @Override
+    public Collection<?> connections() {
+        List<Object> out = new ArrayList<>();
+        for (Object connector : connectors()) {
+            Object endPoints = tryCall(connector, "getConnectedEndPoints");
+            if (!(endPoints instanceof Collection)) {
+                return null;
+            }
+            out.addAll((Collection<?>) endPoints);
+        }
+        return out;
+    }
+
     @Override
     public int inFlight() {
         return ((Number) Reflect.require(statistics, "getRequestsActive")).intValue();

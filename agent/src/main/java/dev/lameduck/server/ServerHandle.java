@@ -1,5 +1,6 @@
 package dev.lameduck.server;
 
+import java.util.Collection;
 import java.util.List;
 
 /**
@@ -19,6 +20,12 @@ public interface ServerHandle {
 
     /** Close the listening sockets, so that new connections are refused; open connections keep working. */
     void stopAccepting();
+
+    /**
+     * The server's open connections, as objects whose identity stays the same while the connection lives, for
+     * telling new connections from old ones ({@code lameduck.delay.quiet}); null when the server cannot tell.
+     */
+    Collection<?> connections();
 
     /** Requests received and not yet completed, async ones included. */
     int inFlight();

@@ -12,4 +12,13 @@ public interface ServerSupport {
 
     /** Called as the server object starts, before it listens: returns the handle that will drive it. */
     ServerHandle prepare(Object server) throws Exception;
+
+    /**
+     * For {@code lameduck.readiness.paths}, in the lame duck: if the request (the arguments of the server method
+     * the support's request advice wraps) is for a readiness path, answers it 503 and returns true. Servers whose
+     * handle answers them itself, and those without HTTP, keep the default.
+     */
+    default boolean answerNotReady(Object request, Object response, Object callback) throws Exception {
+        return false;
+    }
 }

@@ -2,10 +2,15 @@ package dev.lameduck.shutdown;
 
 import dev.lameduck.Config;
 import dev.lameduck.Log;
+import dev.lameduck.server.Readiness;
 import dev.lameduck.server.ServerHandle;
 import dev.lameduck.server.Servers;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntSupplier;
 
@@ -16,6 +21,8 @@ import java.util.function.IntSupplier;
 final class Sequence {
     private static final long POLL_MILLIS = 5;
     private static final long QUIET_MILLIS = 50;
+    /** How often the adaptive lame duck (delay.quiet) looks for new connections. */
+    private static final long QUIET_POLL_MILLIS = 20;
     /** How long the servers' own stop may take before the exit goes on without it. */
     static final long STOP_MILLIS = 3000;
 
@@ -38,13 +45,14 @@ final class Sequence {
         long completedBefore = completed(all);
         int inFlightAtStart = inFlight(all);
 
-        // 1. Lame duck: serve everything, but send clients elsewhere.
+        // 1. Lame duck: serve everything, but send clients elsewhere; readiness paths answer 503.
         long delay = shutdown.skipsDelay || all.isEmpty() ? 0 : config.delayMillis;
+        Readiness.lameDuckStarted();
         for (ServerHandle h : all) {
             Servers.step(h, "lame duck", h::lameDuck);
         }
         Log.info("%s: lame duck for %dms (%d in flight)", shutdown.trigger, delay, inFlightAtStart);
-        sleep(delay);
+        delay = lameDuckWait(all, delay);
 
         // 2. Stop accepting: new connections are refused from here on.
         for (ServerHandle h : all) {
@@ -67,6 +75,68 @@ final class Sequence {
         stopAll(all);
         Log.info("done: trigger=%s delay=%dms drain=%dms served-during=%d aborted=%d exit=%d", shutdown.trigger, delay,
                 drainMillis, Math.max(0, completed(all) - completedBefore), aborted, shutdown.exitCode);
+    }
+
+    /**
+     * The lame duck's wait: the whole delay, or with {@code delay.quiet} until no new connection has arrived for that
+     * long (never shorter than {@code delay.min}): a pod that no longer receives traffic need not wait. Returns how
+     * long it waited.
+     */
+    private long lameDuckWait(List<ServerHandle> all, long delay) {
+        long quiet = config.delayQuietMillis;
+        Set<Object> seen = quiet > 0 ? newConnections(all, null) : null;
+        if (seen == null || delay == 0) {
+            sleep(delay);
+            return delay;
+        }
+        long start = System.nanoTime();
+        long lastNew = start;
+        while (true) {
+            long now = System.nanoTime();
+            long waited = (now - start) / 1_000_000;
+            if (waited >= delay) {
+                return waited;
+            }
+            if (waited >= config.delayMinMillis && (now - lastNew) / 1_000_000 >= quiet) {
+                Log.info("lame duck ended after %dms: no new connection for %dms", waited, quiet);
+                return waited;
+            }
+            sleep(Math.min(QUIET_POLL_MILLIS, delay - waited));
+            Set<Object> current = newConnections(all, seen);
+            if (current == null) {
+                sleep(delay - (System.nanoTime() - start) / 1_000_000); // a server stopped telling: the whole delay
+                return delay;
+            }
+            if (!current.isEmpty()) {
+                lastNew = System.nanoTime();
+            }
+        }
+    }
+
+    /**
+     * The connections of all servers not in {@code seen}, which they are added to (all of them when {@code seen}
+     * is null; then the returned set is the new {@code seen}); null if a server cannot tell its connections.
+     */
+    private static Set<Object> newConnections(List<ServerHandle> all, Set<Object> seen) {
+        Set<Object> fresh = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (ServerHandle h : all) {
+            Collection<?> connections;
+            try {
+                connections = h.connections();
+            } catch (RuntimeException e) {
+                connections = null;
+            }
+            if (connections == null) {
+                Log.debug("%s cannot tell its connections: the lame duck lasts the whole delay", h.describe());
+                return null;
+            }
+            for (Object c : connections) {
+                if (seen == null || seen.add(c)) {
+                    fresh.add(c);
+                }
+            }
+        }
+        return fresh;
     }
 
     /**

@@ -189,6 +189,13 @@ final class TomcatHandle implements ServerHandle {
         return new InetSocketAddress(InetAddress.getByName(loopback), local.getPort());
     }
 
+    /** The endpoint's socket wrappers ({@code AbstractEndpoint.getConnections()}, 9.0+). */
+    @Override
+    public Collection<?> connections() {
+        Object connections = tryCall(tryCall(protocol(), "getEndpoint"), "getConnections");
+        return connections instanceof Collection ? new ArrayList<>((Collection<?>) connections) : null;
+    }
+
     @Override
     public int inFlight() {
         return inProgress().size();

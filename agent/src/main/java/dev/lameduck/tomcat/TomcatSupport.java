@@ -1,9 +1,12 @@
 package dev.lameduck.tomcat;
 
 import static net.bytebuddy.matcher.ElementMatchers.nameEndsWith;
+import static net.bytebuddy.matcher.ElementMatchers.isPublic;
 import static net.bytebuddy.matcher.ElementMatchers.named;
 import static net.bytebuddy.matcher.ElementMatchers.takesArguments;
 
+import dev.lameduck.server.Readiness;
+import dev.lameduck.server.Reflect;
 import dev.lameduck.server.ServerHandle;
 import dev.lameduck.server.ServerSupport;
 import net.bytebuddy.agent.builder.AgentBuilder;
@@ -16,6 +19,7 @@ import net.bytebuddy.asm.Advice;
  */
 public final class TomcatSupport implements ServerSupport {
     static final String CONNECTOR = "org.apache.catalina.connector.Connector";
+    static final String ADAPTER = "org.apache.catalina.connector.CoyoteAdapter";
 
     @Override
     public String kind() {
@@ -24,9 +28,37 @@ public final class TomcatSupport implements ServerSupport {
 
     @Override
     public AgentBuilder instrument(AgentBuilder builder, AgentBuilder.Transformer.ForAdvice advice) {
-        return builder.type(named(CONNECTOR).or(nameEndsWith("." + CONNECTOR)))
+        AgentBuilder connector = builder.type(named(CONNECTOR).or(nameEndsWith("." + CONNECTOR)))
                 .transform(advice.advice(named("initInternal").and(takesArguments(0)), "dev.lameduck.tomcat.TomcatSupport$InitAdvice")
                         .advice(named("startInternal").and(takesArguments(0)), "dev.lameduck.tomcat.TomcatSupport$StartAdvice"));
+        if (!Readiness.configured()) {
+            return connector;
+        }
+        return connector.type(named(ADAPTER).or(nameEndsWith("." + ADAPTER)))
+                .transform(advice.advice(named("service").and(takesArguments(2)).and(isPublic()), "dev.lameduck.tomcat.TomcatSupport$ReadinessAdvice"));
+    }
+
+    /** {@code CoyoteAdapter.service(coyote Request, coyote Response)}: a readiness path gets 503, the processor ends the response. */
+    @Override
+    public boolean answerNotReady(Object request, Object response, Object callback) throws Exception {
+        if (!Readiness.refuses(Reflect.call(request, "requestURI"))) {
+            return false;
+        }
+        Reflect.call(response, "setStatus", 503);
+        return true;
+    }
+
+    /** Before {@code CoyoteAdapter.service} (every HTTP/1.1 request and HTTP/2 stream); skips it when the agent answered. */
+    public static final class ReadinessAdvice {
+        private ReadinessAdvice() {}
+
+        @Advice.OnMethodEnter(skipOn = Advice.OnNonDefaultValue.class, suppress = Throwable.class)
+        static boolean enter(@Advice.Argument(0) Object request, @Advice.Argument(1) Object response) throws Exception {
+            return System.getProperty("lameduck.internal.lame-duck") != null
+                    && (Boolean) Class.forName("dev.lameduck.bridge.Bridge", true, ClassLoader.getSystemClassLoader())
+                            .getMethod("answerNotReady", String.class, Object.class, Object.class, Object.class)
+                            .invoke(null, "tomcat", request, response, null);
+        }
     }
 
     @Override

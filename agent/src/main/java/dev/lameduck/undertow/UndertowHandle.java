@@ -3,6 +3,7 @@ package dev.lameduck.undertow;
 import static dev.lameduck.server.Reflect.tryCall;
 
 import dev.lameduck.Log;
+import dev.lameduck.server.Readiness;
 import dev.lameduck.server.Reflect;
 import dev.lameduck.server.ServerHandle;
 import dev.lameduck.server.Servers;
@@ -13,8 +14,11 @@ import java.lang.reflect.Proxy;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -30,7 +34,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *       response with {@code Connection: close}. An HTTP/2 connection gets its GOAWAY (NO_ERROR) as soon as it
  *       has no exchange in flight: Undertow 2.x has no graceful GOAWAY that leaves open streams running
  *       ({@code Http2Channel.sendGoAway} closes the connection once the frame is written), so it is sent when
- *       nothing is left to lose.</li>
+ *       nothing is left to lose. Readiness paths are answered 503 in the wrapper.</li>
  *   <li>Stop accepting: the accepting channels are closed; connections already open keep being served.</li>
  * </ul>
  */
@@ -43,6 +47,7 @@ final class UndertowHandle implements ServerHandle {
     /** Each exchange in flight, with its arrival ({@link System#nanoTime()}). */
     private final Map<Object, Long> exchanges = new ConcurrentHashMap<>();
     private final AtomicLong completed = new AtomicLong();
+    private final Set<Object> lameDuckConnections = Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
     private volatile boolean lameDuck;
 
     // Resolved once: the wrapper runs on every request.
@@ -51,6 +56,9 @@ final class UndertowHandle implements ServerHandle {
     private final Method setPersistent;
     private final Method isResponseStarted;
     private final Method getConnection;
+    private final Method getRequestPath;
+    private final Method setStatusCode;
+    private final Method endExchange;
     private final Method proceed;
     private final Object completionListener;
 
@@ -67,6 +75,9 @@ final class UndertowHandle implements ServerHandle {
         setPersistent = exchange.getMethod("setPersistent", boolean.class);
         isResponseStarted = exchange.getMethod("isResponseStarted");
         getConnection = exchange.getMethod("getConnection");
+        getRequestPath = exchange.getMethod("getRequestPath");
+        setStatusCode = exchange.getMethod("setStatusCode", int.class);
+        endExchange = exchange.getMethod("endExchange");
         proceed = nextListener.getMethod("proceed");
         completionListener = Proxy.newProxyInstance(listener.getClassLoader(), new Class<?>[] {listener}, (proxy, method, args) -> {
             if (method.getName().equals("exchangeEvent")) {
@@ -116,6 +127,13 @@ final class UndertowHandle implements ServerHandle {
             }
             if (lameDuck) {
                 setPersistent.invoke(exchange, false);
+                Object h2 = http2Channel(exchange);
+                lameDuckConnections.add(h2 != null ? h2 : getConnection.invoke(exchange));
+                if (Readiness.refuses(getRequestPath.invoke(exchange))) {
+                    setStatusCode.invoke(exchange, 503);
+                    endExchange.invoke(exchange);
+                    return null;
+                }
             }
             try {
                 return handleRequest.invoke(next, exchange);
@@ -202,6 +220,15 @@ final class UndertowHandle implements ServerHandle {
                 Servers.closeQuietly(channel);
             }
         }
+    }
+
+    /**
+     * Undertow keeps no registry of its connections: those that carried a request in the lame duck (an HTTP/2
+     * connection by its channel, since each stream has a connection object of its own), seen by the wrapper.
+     */
+    @Override
+    public Collection<?> connections() {
+        return new ArrayList<>(lameDuckConnections);
     }
 
     @Override

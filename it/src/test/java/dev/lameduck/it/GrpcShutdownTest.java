@@ -170,6 +170,18 @@ class GrpcShutdownTest {
     }
 
     @Test
+    void withDelayQuietTheLameDuckEndsOnceNoNewConnectionArrives(TestInfo test) throws Exception {
+        try (AppProcess p = AppProcess.start(TestApp.GRPC_1_85, Options.agent("delay=20s,delay.quiet=500ms,delay.min=1s"), name(test))) {
+            assertEquals("ok", work(channel(p.port()), 0));
+            p.signal("TERM");
+            String ended = p.awaitLine("lame duck ended after \\d+ms: no new connection for 500ms", PROMPTLY);
+            long lameDuck = Long.parseLong(ended.replaceAll(".*ended after (\\d+)ms.*", "$1"));
+            assertTrue(lameDuck >= 1000 && lameDuck < 3000, "at least delay.min, and far less than the 20 s delay: " + ended);
+            assertEquals(143, p.awaitExit(PROMPTLY));
+        }
+    }
+
+    @Test
     void anHttpAndAGrpcServerInOneJvmAreDrainedTogether(TestInfo test) throws Exception {
         try (AppProcess p = AppProcess.start(TestApp.GRPC_AND_HTTP, Options.agent("delay=500ms"), name(test))) {
             int grpcPort = Integer.parseInt(p.awaitLine("grpc port \\d+", PROMPTLY).replaceAll("\\D+", ""));

@@ -120,6 +120,30 @@ class HttpShutdownTest {
     }
 
     @ParameterizedTest(name = "{0}")
+    @MethodSource("apps")
+    void readinessPathsAnswer503FromTheLameDuckStartWhileEveryOtherPathIsServed(TestApp app, TestInfo test) throws Exception {
+        try (AppProcess p = AppProcess.start(app, Options.agent("delay=3s").jvm("-Dlameduck.readiness.paths=/ready,/health"), name(test))) {
+            try (RawConnection before = new RawConnection(p.port())) {
+                assertEquals(200, before.request("GET", "/health").status(), "ready before the signal");
+            }
+            p.signal("TERM");
+            p.awaitLine("SIGTERM: lame duck for 3000ms", PROMPTLY);
+
+            try (RawConnection probe = new RawConnection(p.port())) {
+                RawConnection.Response r = probe.request("GET", "/health");
+                assertEquals(503, r.status(), "a readiness probe fails from the lame-duck start: " + r.headers());
+            }
+            try (RawConnection other = new RawConnection(p.port())) {
+                RawConnection.Response r = other.request("GET", "/work?ms=10");
+                assertEquals(200, r.status(), "every other path is served");
+                assertEquals("ok", r.body());
+            }
+            assertEquals(-1, p.lineIndex("stopped accepting"), "all of the above happened in the lame duck");
+            assertEquals(143, p.awaitExit(PROMPTLY));
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
     @MethodSource("h2cApps")
     void http2ConnectionsGetAGracefulGoAwayAndTheirStreamsInFlightComplete(TestApp app, TestInfo test) throws Exception {
         try (AppProcess p = AppProcess.start(app, Options.agent("delay=5s"), name(test));

@@ -28,6 +28,10 @@ public enum TestApp {
     TOMCAT_11_RELOCATED("tomcat-11-relocated", true),
     /** A Spring Boot 3.5 fat jar: embedded Tomcat 10.1, Spring's graceful shutdown on, the pool closed by @PreDestroy. */
     SPRING_BOOT_3_5("spring-boot-3.5", true),
+    /** A Javalin 7 app (Jetty 12 under Javalin's own setup). */
+    JAVALIN_7("javalin-7", false),
+    /** A Dropwizard 5 app (Jetty 12 ee10 under Dropwizard's server command), the shared servlet on its application context. */
+    DROPWIZARD_5("dropwizard-5", false),
     /** The Apache Tomcat distribution, started with catalina.sh run, the test web application as ROOT.war. */
     TOMCAT_DISTRIBUTION("tomcat-webapp", false),
     /** grpc-java servers: the oldest and the newest supported version, over netty-shaded and netty. */
