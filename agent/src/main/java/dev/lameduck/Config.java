@@ -76,7 +76,7 @@ public final class Config {
         long delay = r.duration("delay", kubernetes ? 5000 : 0,
                 "lame-duck period before accepting stops (default 5s when KUBERNETES_SERVICE_HOST is set, else 0s)");
         delayQuietMillis = r.duration("delay.quiet", 0,
-                "end the lame duck early once no new connection has arrived for this long (0s: off, the whole delay)");
+                "end the lame duck early once no new connection or request has arrived for this long (0s: off)");
         delayMinMillis = r.duration("delay.min", 1000, "with delay.quiet: the shortest lame duck");
         long drain = r.duration("drain", 20_000, "longest wait for in-flight work once accepting has stopped");
         graceMillis = r.duration("grace", 30_000,

@@ -78,9 +78,11 @@ final class Sequence {
     }
 
     /**
-     * The lame duck's wait: the whole delay, or with {@code delay.quiet} until no new connection has arrived for that
-     * long (never shorter than {@code delay.min}): a pod that no longer receives traffic need not wait. Returns how
-     * long it waited.
+     * The lame duck's wait: the whole delay, or with {@code delay.quiet} until no new connection and no new request
+     * has arrived for that long (never shorter than {@code delay.min}): a pod that no longer receives traffic need
+     * not wait. Connections are sampled, so a short one can slip between two looks; its request cannot, since
+     * requests started (completed + in flight) only grow, and in the lame duck each HTTP/1.1 request comes on a
+     * connection of its own. Returns how long it waited.
      */
     private long lameDuckWait(List<ServerHandle> all, long delay) {
         long quiet = config.delayQuietMillis;
@@ -91,6 +93,7 @@ final class Sequence {
         }
         long start = System.nanoTime();
         long lastNew = start;
+        long started = completed(all) + inFlight(all);
         while (true) {
             long now = System.nanoTime();
             long waited = (now - start) / 1_000_000;
@@ -98,18 +101,20 @@ final class Sequence {
                 return waited;
             }
             if (waited >= config.delayMinMillis && (now - lastNew) / 1_000_000 >= quiet) {
-                Log.info("lame duck ended after %dms: no new connection for %dms", waited, quiet);
+                Log.info("lame duck ended after %dms: no new connection or request for %dms", waited, quiet);
                 return waited;
             }
             sleep(Math.min(QUIET_POLL_MILLIS, delay - waited));
-            Set<Object> current = newConnections(all, seen);
-            if (current == null) {
+            Set<Object> fresh = newConnections(all, seen);
+            if (fresh == null) {
                 sleep(delay - (System.nanoTime() - start) / 1_000_000); // a server stopped telling: the whole delay
                 return delay;
             }
-            if (!current.isEmpty()) {
+            long startedNow = completed(all) + inFlight(all);
+            if (!fresh.isEmpty() || startedNow > started) {
                 lastNew = System.nanoTime();
             }
+            started = Math.max(started, startedNow);
         }
     }
 

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** {@code lameduck.delay.quiet}: the lame duck ends once no new connection arrives, never before delay.min. */
+/** {@code lameduck.delay.quiet}: the lame duck ends once no new connection or request arrives, never before delay.min. */
 class AdaptiveLameDuckTest {
     private static final Duration PROMPTLY = Duration.ofSeconds(10);
     private static final String OPTIONS = "delay=20s,delay.quiet=500ms,delay.min=1s";
@@ -29,7 +29,7 @@ class AdaptiveLameDuckTest {
             }
             long signalled = System.nanoTime();
             p.signal("TERM");
-            String ended = p.awaitLine("lame duck ended after \\d+ms: no new connection for 500ms", PROMPTLY);
+            String ended = p.awaitLine("lame duck ended after \\d+ms: no new connection or request for 500ms", PROMPTLY);
             long lameDuck = Long.parseLong(ended.replaceAll(".*ended after (\\d+)ms.*", "$1"));
             assertTrue(lameDuck >= 1000 && lameDuck < 3000, "at least delay.min, and far less than the 20 s delay: " + ended);
             assertEquals(143, p.awaitExit(PROMPTLY));
@@ -53,7 +53,7 @@ class AdaptiveLameDuckTest {
                 Thread.sleep(200);
             }
             assertEquals(-1, p.lineIndex("stopped accepting"), "traffic kept the lame duck going: " + p.output());
-            String ended = p.awaitLine("lame duck ended after \\d+ms: no new connection for 500ms", PROMPTLY);
+            String ended = p.awaitLine("lame duck ended after \\d+ms: no new connection or request for 500ms", PROMPTLY);
             long lameDuck = Long.parseLong(ended.replaceAll(".*ended after (\\d+)ms.*", "$1"));
             assertTrue(lameDuck >= 2500, "the lame duck lasted while connections kept coming: " + ended);
             assertTrue(served >= 8, "served " + served);
