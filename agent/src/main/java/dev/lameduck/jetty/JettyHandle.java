@@ -82,7 +82,7 @@ final class JettyHandle implements ServerHandle {
             Object factories = tryCall(connector, "getConnectionFactories");
             if (factories instanceof Collection) {
                 for (Object factory : (Collection<?>) factories) {
-                    Object configuration = tryCall(factory, "getHttpConfiguration");
+                    Object configuration = tryCall(unwrap(factory), "getHttpConfiguration");
                     if (configuration != null) {
                         configurations.add(configuration);
                     }
@@ -93,6 +93,19 @@ final class JettyHandle implements ServerHandle {
             Reflect.require(configuration, "addCustomizer", connectionClose());
         }
         closeOpenConnectionsAfterResponse();
+    }
+
+    /**
+     * The connection factory that holds the HTTP configuration: frameworks wrap Jetty's to instrument it (Dropwizard's
+     * {@code InstrumentedConnectionFactory} keeps it in its {@code connectionFactory} field), a few levels at most.
+     */
+    private static Object unwrap(Object factory) {
+        Object f = factory;
+        for (int depth = 0; depth < 3 && f != null && !Reflect.has(f, "getHttpConfiguration"); depth++) {
+            Object inner = Reflect.field(f, "connectionFactory");
+            f = inner != null ? inner : Reflect.field(f, "delegate");
+        }
+        return f;
     }
 
     /**

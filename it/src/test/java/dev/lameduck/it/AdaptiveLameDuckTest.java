@@ -20,7 +20,7 @@ class AdaptiveLameDuckTest {
         return Stream.of(TestApp.JETTY_12_1, TestApp.TOMCAT_11, TestApp.UNDERTOW_2_3).filter(TestApp.HTTP::contains);
     }
 
-    @ParameterizedTest(name = "{0}")
+    @ParameterizedTest(name = "{0}", allowZeroInvocations = true)
     @MethodSource("apps")
     void withoutNewConnectionsTheLameDuckEndsAfterTheQuietTimeButNotBeforeTheMinimum(TestApp app, TestInfo test) throws Exception {
         try (AppProcess p = AppProcess.start(app, Options.agent(OPTIONS), name(test))) {
@@ -37,7 +37,7 @@ class AdaptiveLameDuckTest {
         }
     }
 
-    @ParameterizedTest(name = "{0}")
+    @ParameterizedTest(name = "{0}", allowZeroInvocations = true)
     @MethodSource("apps")
     void newConnectionsKeepTheLameDuckGoing(TestApp app, TestInfo test) throws Exception {
         try (AppProcess p = AppProcess.start(app, Options.agent(OPTIONS), name(test))) {

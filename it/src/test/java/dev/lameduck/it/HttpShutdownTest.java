@@ -143,7 +143,7 @@ class HttpShutdownTest {
         }
     }
 
-    @ParameterizedTest(name = "{0}")
+    @ParameterizedTest(name = "{0}", allowZeroInvocations = true) // -Dlameduck.apps may select no h2c app
     @MethodSource("h2cApps")
     void http2ConnectionsGetAGracefulGoAwayAndTheirStreamsInFlightComplete(TestApp app, TestInfo test) throws Exception {
         try (AppProcess p = AppProcess.start(app, Options.agent("delay=5s"), name(test));
@@ -200,7 +200,7 @@ class HttpShutdownTest {
         return appsOnBothJdks().filter(a -> ((TestApp) a.get()[0]).exitFromARequestIsPrompt());
     }
 
-    @ParameterizedTest(name = "{0} {1}")
+    @ParameterizedTest(name = "{0} {1}", allowZeroInvocations = true)
     @MethodSource("appsOnBothJdksWhereExitFromARequestIsPrompt")
     void systemExitFromARequestLetsOthersCompleteAndExitsWithItsCode(TestApp app, Jdk jdk, TestInfo test) throws Exception {
         try (AppProcess p = AppProcess.start(app, Options.agent("").on(jdk), name(test))) {
