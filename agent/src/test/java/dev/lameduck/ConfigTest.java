@@ -164,4 +164,33 @@ class ConfigTest {
         assertEquals("2m", Config.format(120_000));
         assertEquals("0s", Config.format(0));
     }
+
+    /**
+     * Hostile values for every option, from every source: never an exception; either the value is taken, or one
+     * line names the option and the value, and the option keeps its default.
+     */
+    @Test
+    void hostileValuesForEveryOptionAreReportedInOneLineEachAndNeverThrow() {
+        List<String> hostile = List.of("", " ", "-0", "-1", "-5s", "1e9s", "99999999999999999999", "9223372036854775807ms",
+                "1.5s", "5 s", "3S", "\u00e9t\u00e9", "\u202e5s", "\u0000", "=", ",", "null", "true", "/", "//", "TERM,", "jetty,,tomcat",
+                "\n5s", "0x10", "1m1s", "ms");
+        Config defaults = load(null);
+        for (Config.Setting option : defaults.settings()) {
+            for (String value : hostile) {
+                for (Config c : List.of(
+                        load(null, Map.of(option.name, value), Map.of()),
+                        load(null, Map.of(), Map.of(option.name.toUpperCase(java.util.Locale.ROOT).replace('.', '_'), value)))) {
+                    Config.Setting read = setting(c, option.name);
+                    List<String> about = c.problems().stream().filter(line -> line.contains(option.name + "=")).toList();
+                    if (about.isEmpty()) {
+                        continue; // taken as given (e.g. "true" for a switch); the plan lines may still adjust it
+                    }
+                    assertEquals(1, about.size(), option.name + "=" + value + ": " + c.problems());
+                    assertTrue(about.get(0).startsWith("ignoring " + option.name + "=") && about.get(0).contains(": expected "),
+                            about.get(0));
+                    assertEquals(setting(defaults, option.name).value, read.value, option.name + "=" + value + " keeps the default");
+                }
+            }
+        }
+    }
 }

@@ -36,6 +36,7 @@ public final class AppProcess implements AutoCloseable {
         String agentArgs = "";
         final List<String> jvmArgs = new ArrayList<>();
         final Map<String, String> env = new java.util.HashMap<>();
+        boolean waitForListening = true;
         Jdk jdk = Jdk.JDK_17;
 
         public static Options agent(String args) {
@@ -64,9 +65,15 @@ public final class AppProcess implements AutoCloseable {
             env.put(name, value);
             return this;
         }
+
+        /** Returns from start() as soon as the process runs, before it listens (port() is then 0). */
+        public Options noWaitForListening() {
+            waitForListening = false;
+            return this;
+        }
     }
 
-    private AppProcess(Process process, Path log, int knownPort) throws Exception {
+    private AppProcess(Process process, Path log, int knownPort, boolean waitForListening) throws Exception {
         this.process = process;
         PrintWriter copy = new PrintWriter(Files.newBufferedWriter(log, StandardCharsets.UTF_8), true);
         reader = new Thread(() -> {
@@ -87,7 +94,9 @@ public final class AppProcess implements AutoCloseable {
         reader.setDaemon(true);
         reader.start();
         process.onExit().thenRun(() -> exitedAtNanos = System.nanoTime());
-        if (knownPort > 0) {
+        if (!waitForListening) {
+            port = knownPort;
+        } else if (knownPort > 0) {
             port = knownPort;
             awaitHealthy(Duration.ofSeconds(60));
         } else {
@@ -151,7 +160,7 @@ public final class AppProcess implements AutoCloseable {
         Files.createDirectories(logs);
         Path log = logs.resolve(testName.replaceAll("[^A-Za-z0-9.-]+", "_") + ".log");
         try {
-            return new AppProcess(pb.start(), log, knownPort);
+            return new AppProcess(pb.start(), log, knownPort, options.waitForListening);
         } catch (Throwable t) {
             throw new AssertionError("app did not start; output in " + log, t);
         }

@@ -66,6 +66,11 @@ public enum TestApp {
         return this != SPRING_BOOT_3_5;
     }
 
+    /** A relocated build or a framework on top of a server version that is tested on its own too. */
+    boolean isAVariant() {
+        return folder.endsWith("-relocated") || this == SPRING_BOOT_3_5 || this == JAVALIN_7 || this == DROPWIZARD_5;
+    }
+
     final String folder;
     /** Whether the app speaks cleartext HTTP/2 with prior knowledge on its port. */
     final boolean h2c;

@@ -32,9 +32,17 @@ public final class Behaviour {
         }
     }
 
-    /** Registers the pool's shutdown hook; call once from main. */
+    /**
+     * Registers the pool's shutdown hook; call once from main, first. With {@code -Dtestapp.slowStartMillis=N} it
+     * then takes N ms before main goes on to start the server, as an app with a slow start would.
+     */
     public static void installPool() {
         Runtime.getRuntime().addShutdownHook(new Thread(Behaviour::closePool, "test-app-pool-hook"));
+        long slowStart = Long.getLong("testapp.slowStartMillis", 0);
+        if (slowStart > 0) {
+            System.out.println("test-app: starting slowly");
+            sleep(slowStart);
+        }
     }
 
     /** Closes the pool; from a JVM shutdown hook, directly or through a framework's (Spring's @PreDestroy). */

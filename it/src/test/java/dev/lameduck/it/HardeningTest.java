@@ -1,0 +1,89 @@
+package dev.lameduck.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lameduck.it.AppProcess.Options;
+import dev.lameduck.testapp.grpc.proto.TestGrpc;
+import dev.lameduck.testapp.grpc.proto.WorkRequest;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
+
+/** Hostile setups (issue 6): the agent given twice; two servers of different kinds, one of them stuck. */
+class HardeningTest {
+    private static final Duration PROMPTLY = Duration.ofSeconds(10);
+
+    /** SIGTERM before any server listens: the JVM exits promptly with 143 and its hooks run; nothing hangs. */
+    @Test
+    void sigtermDuringStartupExitsPromptlyWith143(TestInfo test) throws Exception {
+        Options slow = Options.agent("delay=5s").jvm("-Dtestapp.slowStartMillis=20000").noWaitForListening();
+        try (AppProcess p = AppProcess.start(TestApp.JETTY_12_1, slow, name(test))) {
+            p.awaitLine("test-app: starting slowly", PROMPTLY);
+            p.signal("TERM");
+            assertEquals(143, p.awaitExit(PROMPTLY));
+            assertTrue(p.output().contains("SIGTERM: lame duck for 0ms"), "no server yet: no lame duck to wait out\n" + p.output());
+            assertTrue(p.output().contains("pool closed by shutdown hook"), p.output());
+            assertEquals(-1, p.lineIndex("listening on"), p.output());
+        }
+    }
+
+    @Test
+    void theAgentGivenTwiceInstallsOnceAndWarnsOnce(TestInfo test) throws Exception {
+        Options twice = Options.agent("").jvm("-javaagent:" + TestApp.agentJar());
+        try (AppProcess p = AppProcess.start(TestApp.JETTY_12_1, twice, name(test))) {
+            p.signal("TERM");
+            assertEquals(143, p.awaitExit(PROMPTLY));
+            assertEquals(1, count(p.output(), "[lameduck] installed:"), p.output());
+            assertEquals(1, count(p.output(), "already installed"), p.output());
+            assertEquals(1, count(p.output(), "registered"), p.output());
+            assertEquals(1, count(p.output(), "SIGTERM: lame duck"), p.output());
+        }
+    }
+
+    @Test
+    void withTwoServersOfDifferentKindsOneStuckTheOtherIsDrainedAndTheStuckOneNamed(TestInfo test) throws Exception {
+        try (AppProcess p = AppProcess.start(TestApp.GRPC_AND_HTTP, Options.agent("drain=2s,grace=30s"), name(test))) {
+            int grpcPort = Integer.parseInt(p.awaitLine("grpc port \\d+", PROMPTLY).replaceAll("\\D+", ""));
+            HttpClient http = HttpClient.newHttpClient();
+            CompletableFuture<HttpResponse<String>> hang = http.sendAsync(
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + p.port() + "/hang")).build(), HttpResponse.BodyHandlers.ofString());
+            ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", grpcPort).usePlaintext().build();
+            try {
+                CompletableFuture<String> rpc = CompletableFuture.supplyAsync(() -> TestGrpc.newBlockingStub(channel)
+                        .withDeadlineAfter(30, TimeUnit.SECONDS).work(WorkRequest.newBuilder().setMs(1500).build()).getBody());
+                Thread.sleep(500);
+                p.signal("TERM");
+
+                assertEquals("ok", rpc.get(10, TimeUnit.SECONDS), "the gRPC server is drained: its RPC completes");
+                assertEquals(143, p.awaitExit(Duration.ofSeconds(20)));
+                String aborted = p.awaitLine("drain ended after \\d+ms with 1 in flight", PROMPTLY);
+                assertTrue(aborted.contains("GET /hang"), "the stuck one is named: " + aborted);
+                assertTrue(p.output().contains("aborted=1"), p.output());
+                hang.handle((r, t) -> null).join();
+            } finally {
+                channel.shutdownNow();
+            }
+        }
+    }
+
+    private static int count(String text, String part) {
+        int n = 0;
+        for (int i = text.indexOf(part); i >= 0; i = text.indexOf(part, i + 1)) {
+            n++;
+        }
+        return n;
+    }
+
+    private static String name(TestInfo test) {
+        return "HardeningTest." + test.getTestMethod().map(m -> m.getName()).orElse("");
+    }
+}
