@@ -46,6 +46,7 @@ http_status() { # $1 = path: the status of GET $1, or nothing
 start() { # $1 = with|without; sets pid, port; records startup ms (and install ms) unless $2 = quiet
   local opts=() t0
   [ "$1" = with ] && opts=("-javaagent:$agent=delay=0")
+  : >"$tmp/log"
   t0=$(now_ns)
   java "${opts[@]}" -jar "test-apps/$app/target/app.jar" 0 >"$tmp/log" 2>&1 &
   pid=$!
