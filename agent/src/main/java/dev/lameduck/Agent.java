@@ -36,11 +36,11 @@ public final class Agent implements Bridge.Receiver {
     }
 
     public static void premain(String args, Instrumentation instrumentation) {
-        install(args, instrumentation);
+        install(args, instrumentation, true);
     }
 
     public static void agentmain(String args, Instrumentation instrumentation) {
-        install(args, instrumentation);
+        install(args, instrumentation, false);
     }
 
     /** {@code java -jar lameduck-agent.jar [options]}: the version and every option's effective value. */
@@ -56,7 +56,12 @@ public final class Agent implements Bridge.Receiver {
         Log.always(config.plan());
     }
 
-    private static void install(String args, Instrumentation instrumentation) {
+    /**
+     * At JVM start ({@code atStartup}), only the cheap part runs before the application's main: options, signal
+     * handlers and the {@link Gate}; Byte Buddy is built on a background thread. Attached later, everything is
+     * installed at once, retransforming what is loaded already.
+     */
+    private static void install(String args, Instrumentation instrumentation, boolean atStartup) {
         if (!installed.compareAndSet(false, true)) {
             Log.warn("already installed; ignoring the second -javaagent");
             return;
@@ -85,17 +90,42 @@ public final class Agent implements Bridge.Receiver {
             // Byte Buddy's properties are relocated with it by the shade plugin; "safe" keeps it off
             // sun.misc.Unsafe, which JDK 24+ warns about.
             System.setProperty("net.bytebuddy.safe", "true");
-            Installer.install(instrumentation, config, supports);
-            List<String> kinds = new ArrayList<>();
-            for (ServerSupport s : supports) {
-                kinds.add(s.kind());
+            String installed = "installed: " + (supports.isEmpty() ? "no server" : kinds(supports));
+            if (!atStartup) {
+                Installer.install(instrumentation, config, supports);
+                Log.info("%s (%d ms); %s", installed, (System.nanoTime() - start) / 1_000_000, config.plan());
+                return;
             }
-            Log.info("installed: %s (%d ms); %s", kinds.isEmpty() ? "no server" : String.join(", ", kinds),
-                    (System.nanoTime() - start) / 1_000_000, config.plan());
+            Gate gate = new Gate(Installer.internalNames(config, supports));
+            instrumentation.addTransformer(gate, true);
+            long premainMillis = (System.nanoTime() - start) / 1_000_000;
+            Thread build = new Thread(() -> {
+                try {
+                    gate.open(Installer.transformer(config, supports));
+                    if (config.exit) {
+                        instrumentation.retransformClasses(Runtime.class);
+                    }
+                    Log.info("%s (%d ms; advice ready after %d ms, in the background); %s", installed, premainMillis,
+                            (System.nanoTime() - start) / 1_000_000, config.plan());
+                } catch (Throwable t) {
+                    gate.open(null);
+                    Log.failure("installing lameduck's advice", t);
+                }
+            }, "lameduck-install");
+            build.setDaemon(true);
+            build.start();
         } catch (Throwable t) {
             Bridge.connect(null);
             Log.failure("installing lameduck", t);
         }
+    }
+
+    private static String kinds(List<ServerSupport> supports) {
+        List<String> kinds = new ArrayList<>();
+        for (ServerSupport s : supports) {
+            kinds.add(s.kind());
+        }
+        return String.join(", ", kinds);
     }
 
     static String version() {

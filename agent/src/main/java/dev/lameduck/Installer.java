@@ -6,18 +6,47 @@ import static net.bytebuddy.matcher.ElementMatchers.not;
 import static net.bytebuddy.matcher.ElementMatchers.takesArguments;
 
 import dev.lameduck.server.ServerSupport;
+import java.lang.instrument.ClassFileTransformer;
 import java.lang.instrument.Instrumentation;
+import java.util.ArrayList;
 import java.util.List;
 import net.bytebuddy.agent.builder.AgentBuilder;
 import net.bytebuddy.description.type.TypeDescription;
 import net.bytebuddy.dynamic.DynamicType;
 import net.bytebuddy.utility.JavaModule;
 
-/** Installs the advice: on {@code Runtime.exit}, and on each enabled server's start. */
+/** The advice: on {@code Runtime.exit}, and on each enabled server's start. */
 final class Installer {
     private Installer() {}
 
+    /** For an agent attached to a running JVM: installs at once, retransforming the classes already loaded. */
     static void install(Instrumentation instrumentation, Config config, List<ServerSupport> supports) {
+        builder(config, supports).installOn(instrumentation);
+    }
+
+    /**
+     * For {@code premain}: Byte Buddy's transformer, not registered: the {@link Gate} hands it the classes it
+     * matches (and {@code java.lang.Runtime} when retransformed).
+     */
+    static ClassFileTransformer transformer(Config config, List<ServerSupport> supports) {
+        return builder(config, supports).makeRaw();
+    }
+
+    /** The instrumented types as internal names, for the {@link Gate}. */
+    static List<String> internalNames(Config config, List<ServerSupport> supports) {
+        List<String> names = new ArrayList<>();
+        if (config.exit) {
+            names.add("java/lang/Runtime");
+        }
+        for (ServerSupport support : supports) {
+            for (String type : support.types()) {
+                names.add(type.replace('.', '/'));
+            }
+        }
+        return names;
+    }
+
+    private static AgentBuilder builder(Config config, List<ServerSupport> supports) {
         AgentBuilder.Transformer.ForAdvice advice = new AgentBuilder.Transformer.ForAdvice()
                 // Advice classes are read from the agent's jar, whatever loader the instrumented class has
                 // (bootstrap for java.lang.Runtime).
@@ -42,7 +71,7 @@ final class Installer {
         for (ServerSupport support : supports) {
             builder = support.instrument(builder, advice);
         }
-        builder.installOn(instrumentation);
+        return builder;
     }
 
     /** Logs what could not be instrumented, once per type; stays silent otherwise. */

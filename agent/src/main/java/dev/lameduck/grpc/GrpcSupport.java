@@ -7,6 +7,8 @@ import static net.bytebuddy.matcher.ElementMatchers.takesArguments;
 
 import dev.lameduck.server.ServerHandle;
 import dev.lameduck.server.ServerSupport;
+import java.util.Collections;
+import java.util.List;
 import net.bytebuddy.agent.builder.AgentBuilder;
 import net.bytebuddy.asm.Advice;
 
@@ -20,6 +22,11 @@ public final class GrpcSupport implements ServerSupport {
     @Override
     public String kind() {
         return "grpc";
+    }
+
+    @Override
+    public List<String> types() {
+        return Collections.singletonList(SERVER_IMPL);
     }
 
     @Override

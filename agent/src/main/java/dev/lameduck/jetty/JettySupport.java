@@ -9,6 +9,8 @@ import dev.lameduck.server.Readiness;
 import dev.lameduck.server.Reflect;
 import dev.lameduck.server.ServerHandle;
 import dev.lameduck.server.ServerSupport;
+import java.util.Collections;
+import java.util.List;
 import net.bytebuddy.agent.builder.AgentBuilder;
 import net.bytebuddy.asm.Advice;
 
@@ -22,6 +24,11 @@ public final class JettySupport implements ServerSupport {
     @Override
     public String kind() {
         return "jetty";
+    }
+
+    @Override
+    public List<String> types() {
+        return Collections.singletonList(SERVER);
     }
 
     @Override

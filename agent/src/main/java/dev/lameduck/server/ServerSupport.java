@@ -1,11 +1,18 @@
 package dev.lameduck.server;
 
+import java.util.List;
 import net.bytebuddy.agent.builder.AgentBuilder;
 
 /** One kind of server: how its start is noticed, and the handle that drives a started one. */
 public interface ServerSupport {
     /** The name used in {@code lameduck.servers} and in the bridge's events, e.g. {@code jetty}. */
     String kind();
+
+    /**
+     * The types {@link #instrument} matches, as class names (relocated copies, under any prefix, match too): the
+     * agent holds their loading until the advice is ready.
+     */
+    List<String> types();
 
     /** Adds this server's type matchers and advice; {@code advice} already knows where advice classes are. */
     AgentBuilder instrument(AgentBuilder builder, AgentBuilder.Transformer.ForAdvice advice);

@@ -1,7 +1,7 @@
 package dev.lameduck.tomcat;
 
-import static net.bytebuddy.matcher.ElementMatchers.nameEndsWith;
 import static net.bytebuddy.matcher.ElementMatchers.isPublic;
+import static net.bytebuddy.matcher.ElementMatchers.nameEndsWith;
 import static net.bytebuddy.matcher.ElementMatchers.named;
 import static net.bytebuddy.matcher.ElementMatchers.takesArguments;
 
@@ -9,6 +9,9 @@ import dev.lameduck.server.Readiness;
 import dev.lameduck.server.Reflect;
 import dev.lameduck.server.ServerHandle;
 import dev.lameduck.server.ServerSupport;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
 import net.bytebuddy.agent.builder.AgentBuilder;
 import net.bytebuddy.asm.Advice;
 
@@ -24,6 +27,11 @@ public final class TomcatSupport implements ServerSupport {
     @Override
     public String kind() {
         return "tomcat";
+    }
+
+    @Override
+    public List<String> types() {
+        return Readiness.configured() ? Arrays.asList(CONNECTOR, ADAPTER) : Collections.singletonList(CONNECTOR);
     }
 
     @Override
