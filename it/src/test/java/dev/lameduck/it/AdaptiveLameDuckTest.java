@@ -23,7 +23,7 @@ class AdaptiveLameDuckTest {
     @ParameterizedTest(name = "{0}", allowZeroInvocations = true)
     @MethodSource("apps")
     void withoutNewConnectionsTheLameDuckEndsAfterTheQuietTimeButNotBeforeTheMinimum(TestApp app, TestInfo test) throws Exception {
-        try (AppProcess p = AppProcess.start(app, Options.agent(OPTIONS), name(test))) {
+        try (AppProcess p = AppProcess.start(app, Options.agent(OPTIONS), AppProcess.logName(test))) {
             try (RawConnection c = new RawConnection(p.port())) {
                 assertEquals(200, c.request("GET", "/health").status());
             }
@@ -40,7 +40,7 @@ class AdaptiveLameDuckTest {
     @ParameterizedTest(name = "{0}", allowZeroInvocations = true)
     @MethodSource("apps")
     void newConnectionsKeepTheLameDuckGoing(TestApp app, TestInfo test) throws Exception {
-        try (AppProcess p = AppProcess.start(app, Options.agent(OPTIONS), name(test))) {
+        try (AppProcess p = AppProcess.start(app, Options.agent(OPTIONS), AppProcess.logName(test))) {
             p.signal("TERM");
             p.awaitLine("SIGTERM: lame duck for 20000ms", PROMPTLY);
             long end = System.nanoTime() + Duration.ofMillis(2500).toNanos();
@@ -59,10 +59,5 @@ class AdaptiveLameDuckTest {
             assertTrue(served >= 8, "served " + served);
             assertEquals(143, p.awaitExit(PROMPTLY));
         }
-    }
-
-    private static String name(TestInfo test) {
-        return test.getTestClass().map(Class::getSimpleName).orElse("") + "." + test.getTestMethod().map(m -> m.getName()).orElse("")
-                + " " + test.getDisplayName();
     }
 }

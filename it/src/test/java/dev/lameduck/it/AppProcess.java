@@ -125,6 +125,12 @@ public final class AppProcess implements AutoCloseable {
         fail("not healthy within " + timeout + "; output:\n" + output());
     }
 
+    /** The name of a test's app log in it/target/app-logs: class, method and parameters. */
+    public static String logName(org.junit.jupiter.api.TestInfo test) {
+        return test.getTestClass().map(Class::getSimpleName).orElse("") + "." + test.getTestMethod().map(m -> m.getName()).orElse("")
+                + " " + test.getDisplayName();
+    }
+
     /** Starts the app on any free port and waits until it listens. */
     public static AppProcess start(TestApp app, Options options, String testName) throws Exception {
         List<String> javaOptions = new ArrayList<>();

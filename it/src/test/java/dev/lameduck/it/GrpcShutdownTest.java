@@ -71,7 +71,7 @@ class GrpcShutdownTest {
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("appsOnBothJdks")
     void idleSigtermExitsPromptlyWith143(TestApp app, Jdk jdk, TestInfo test) throws Exception {
-        try (AppProcess p = AppProcess.start(app, Options.agent("").on(jdk), name(test))) {
+        try (AppProcess p = AppProcess.start(app, Options.agent("").on(jdk), AppProcess.logName(test))) {
             assertEquals("ok", work(channel(p.port()), 0), "the server answers before the signal");
             p.awaitLine("grpc 1\\.\\d+\\.\\d+ on :" + p.port() + " registered", PROMPTLY);
             p.signal("TERM");
@@ -84,7 +84,7 @@ class GrpcShutdownTest {
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("appsOnBothJdks")
     void streamingRpcsInFlightAtSigtermAllCompleteWithOk(TestApp app, Jdk jdk, TestInfo test) throws Exception {
-        try (AppProcess p = AppProcess.start(app, Options.agent("delay=1s").on(jdk), name(test))) {
+        try (AppProcess p = AppProcess.start(app, Options.agent("delay=1s").on(jdk), AppProcess.logName(test))) {
             ManagedChannel channel = channel(p.port());
             List<CompletableFuture<List<String>>> streams = new ArrayList<>();
             for (int i = 0; i < 10; i++) {
@@ -103,7 +103,7 @@ class GrpcShutdownTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("apps")
     void inTheLameDuckRpcsAreServedAndHealthSaysNotServingThenNewConnectionsAreRefused(TestApp app, TestInfo test) throws Exception {
-        try (AppProcess p = AppProcess.start(app, Options.agent("delay=2s"), name(test))) {
+        try (AppProcess p = AppProcess.start(app, Options.agent("delay=2s"), AppProcess.logName(test))) {
             ManagedChannel pooled = channel(p.port());
             assertEquals(ServingStatus.SERVING, health(channel(p.port())), "healthy before the signal");
             CompletableFuture<List<String>> open = stream(pooled, 20, 150); // 3 s: past the lame duck
@@ -128,7 +128,7 @@ class GrpcShutdownTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("apps")
     void exitFromAnRpcExitsWithItsCodeAndOthersComplete(TestApp app, TestInfo test) throws Exception {
-        try (AppProcess p = AppProcess.start(app, Options.agent(""), name(test))) {
+        try (AppProcess p = AppProcess.start(app, Options.agent(""), AppProcess.logName(test))) {
             ManagedChannel channel = channel(p.port());
             List<CompletableFuture<String>> work = new ArrayList<>();
             for (int i = 0; i < 3; i++) {
@@ -153,7 +153,7 @@ class GrpcShutdownTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("apps")
     void aHangingRpcIsEndedAtTheDrainTimeWithUnavailableAndNamed(TestApp app, TestInfo test) throws Exception {
-        try (AppProcess p = AppProcess.start(app, Options.agent("drain=2s,grace=30s"), name(test))) {
+        try (AppProcess p = AppProcess.start(app, Options.agent("drain=2s,grace=30s"), AppProcess.logName(test))) {
             ManagedChannel channel = channel(p.port());
             CompletableFuture<String> hang = CompletableFuture.supplyAsync(() -> blocking(channel).hang(HangRequest.getDefaultInstance()).getBody());
             Thread.sleep(500);
@@ -173,7 +173,7 @@ class GrpcShutdownTest {
 
     @Test
     void withDelayQuietTheLameDuckEndsOnceNoNewConnectionArrives(TestInfo test) throws Exception {
-        try (AppProcess p = AppProcess.start(TestApp.GRPC_1_85, Options.agent("delay=20s,delay.quiet=500ms,delay.min=1s"), name(test))) {
+        try (AppProcess p = AppProcess.start(TestApp.GRPC_1_85, Options.agent("delay=20s,delay.quiet=500ms,delay.min=1s"), AppProcess.logName(test))) {
             assertEquals("ok", work(channel(p.port()), 0));
             p.signal("TERM");
             String ended = p.awaitLine("lame duck ended after \\d+ms: no new connection or request for 500ms", PROMPTLY);
@@ -185,7 +185,7 @@ class GrpcShutdownTest {
 
     @Test
     void anHttpAndAGrpcServerInOneJvmAreDrainedTogether(TestInfo test) throws Exception {
-        try (AppProcess p = AppProcess.start(TestApp.GRPC_AND_HTTP, Options.agent("delay=500ms"), name(test))) {
+        try (AppProcess p = AppProcess.start(TestApp.GRPC_AND_HTTP, Options.agent("delay=500ms"), AppProcess.logName(test))) {
             int grpcPort = Integer.parseInt(p.awaitLine("grpc port \\d+", PROMPTLY).replaceAll("\\D+", ""));
             HttpClient http = HttpClient.newHttpClient();
             CompletableFuture<HttpResponse<String>> httpWork = http.sendAsync(
@@ -210,8 +210,8 @@ class GrpcShutdownTest {
      */
     @Test
     void aRoundRobinClientLosesNoRpcWhenOneOfTwoServersShutsDown(TestInfo test) throws Exception {
-        try (AppProcess leaving = AppProcess.start(TestApp.GRPC_1_85, Options.agent("delay=1s"), name(test) + "-leaving");
-                AppProcess staying = AppProcess.start(TestApp.GRPC_1_85, Options.agent("delay=1s"), name(test) + "-staying")) {
+        try (AppProcess leaving = AppProcess.start(TestApp.GRPC_1_85, Options.agent("delay=1s"), AppProcess.logName(test) + "-leaving");
+                AppProcess staying = AppProcess.start(TestApp.GRPC_1_85, Options.agent("delay=1s"), AppProcess.logName(test) + "-staying")) {
             String scheme = "lameduck-two-" + System.nanoTime();
             NameResolverRegistry.getDefaultRegistry().register(new FixedAddresses(scheme, leaving.port(), staying.port()));
             ManagedChannel channel = ManagedChannelBuilder.forTarget(scheme + ":///servers")
@@ -348,10 +348,5 @@ class GrpcShutdownTest {
             return e;
         }
         return fail("the call succeeded");
-    }
-
-    private static String name(TestInfo test) {
-        return test.getTestClass().map(Class::getSimpleName).orElse("") + "." + test.getTestMethod().map(m -> m.getName()).orElse("")
-                + " " + test.getDisplayName();
     }
 }

@@ -26,7 +26,7 @@ class HardeningTest {
     @Test
     void sigtermDuringStartupExitsPromptlyWith143(TestInfo test) throws Exception {
         Options slow = Options.agent("delay=5s").jvm("-Dtestapp.slowStartMillis=20000").noWaitForListening();
-        try (AppProcess p = AppProcess.start(TestApp.JETTY_12_1, slow, name(test))) {
+        try (AppProcess p = AppProcess.start(TestApp.JETTY_12_1, slow, AppProcess.logName(test))) {
             p.awaitLine("test-app: starting slowly", PROMPTLY);
             p.signal("TERM");
             assertEquals(143, p.awaitExit(PROMPTLY));
@@ -39,7 +39,7 @@ class HardeningTest {
     @Test
     void theAgentGivenTwiceInstallsOnceAndWarnsOnce(TestInfo test) throws Exception {
         Options twice = Options.agent("").jvm("-javaagent:" + TestApp.agentJar());
-        try (AppProcess p = AppProcess.start(TestApp.JETTY_12_1, twice, name(test))) {
+        try (AppProcess p = AppProcess.start(TestApp.JETTY_12_1, twice, AppProcess.logName(test))) {
             p.signal("TERM");
             assertEquals(143, p.awaitExit(PROMPTLY));
             assertEquals(1, count(p.output(), "[lameduck] installed:"), p.output());
@@ -51,7 +51,7 @@ class HardeningTest {
 
     @Test
     void withTwoServersOfDifferentKindsOneStuckTheOtherIsDrainedAndTheStuckOneNamed(TestInfo test) throws Exception {
-        try (AppProcess p = AppProcess.start(TestApp.GRPC_AND_HTTP, Options.agent("drain=2s,grace=30s"), name(test))) {
+        try (AppProcess p = AppProcess.start(TestApp.GRPC_AND_HTTP, Options.agent("drain=2s,grace=30s"), AppProcess.logName(test))) {
             int grpcPort = Integer.parseInt(p.awaitLine("grpc port \\d+", PROMPTLY).replaceAll("\\D+", ""));
             HttpClient http = HttpClient.newHttpClient();
             CompletableFuture<HttpResponse<String>> hang = http.sendAsync(
@@ -81,9 +81,5 @@ class HardeningTest {
             n++;
         }
         return n;
-    }
-
-    private static String name(TestInfo test) {
-        return "HardeningTest." + test.getTestMethod().map(m -> m.getName()).orElse("");
     }
 }

@@ -54,7 +54,7 @@ class HttpShutdownTest {
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("appsOnBothJdks")
     void idleSigtermExitsPromptlyWith143AndHooksRunAfterTheDrain(TestApp app, Jdk jdk, TestInfo test) throws Exception {
-        try (AppProcess p = AppProcess.start(app, Options.agent("delay=0").on(jdk), name(test))) {
+        try (AppProcess p = AppProcess.start(app, Options.agent("delay=0").on(jdk), AppProcess.logName(test))) {
             assertEquals(200, get(p, "/health").statusCode());
             p.awaitLine("\\[lameduck\\] [a-z]+ [^ ]+ on :" + p.port() + " registered", PROMPTLY);
 
@@ -74,7 +74,7 @@ class HttpShutdownTest {
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("appsOnBothJdks")
     void requestsInFlightAtSigtermAllCompleteBeforeExit(TestApp app, Jdk jdk, TestInfo test) throws Exception {
-        try (AppProcess p = AppProcess.start(app, Options.agent("delay=0").on(jdk), name(test))) {
+        try (AppProcess p = AppProcess.start(app, Options.agent("delay=0").on(jdk), AppProcess.logName(test))) {
             List<CompletableFuture<HttpResponse<String>>> inFlight = new ArrayList<>();
             for (int i = 0; i < 5; i++) {
                 inFlight.add(getAsync(p, i % 2 == 0 ? "/work?ms=1500" : "/async?ms=1500"));
@@ -98,7 +98,7 @@ class HttpShutdownTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("apps")
     void duringTheLameDuckDelayNewAndKeepAliveRequestsAreServedWithConnectionClose(TestApp app, TestInfo test) throws Exception {
-        try (AppProcess p = AppProcess.start(app, Options.agent("delay=3s"), name(test));
+        try (AppProcess p = AppProcess.start(app, Options.agent("delay=3s"), AppProcess.logName(test));
                 RawConnection before = new RawConnection(p.port())) {
             RawConnection.Response first = before.request("GET", "/health");
             assertEquals(200, first.status());
@@ -125,7 +125,7 @@ class HttpShutdownTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("apps")
     void readinessPathsAnswer503FromTheLameDuckStartWhileEveryOtherPathIsServed(TestApp app, TestInfo test) throws Exception {
-        try (AppProcess p = AppProcess.start(app, Options.agent("delay=3s").jvm("-Dlameduck.readiness.paths=/ready,/health"), name(test))) {
+        try (AppProcess p = AppProcess.start(app, Options.agent("delay=3s").jvm("-Dlameduck.readiness.paths=/ready,/health"), AppProcess.logName(test))) {
             try (RawConnection before = new RawConnection(p.port())) {
                 assertEquals(200, before.request("GET", "/health").status(), "ready before the signal");
             }
@@ -149,7 +149,7 @@ class HttpShutdownTest {
     @ParameterizedTest(name = "{0}", allowZeroInvocations = true) // -Dlameduck.apps may select no h2c app
     @MethodSource("h2cApps")
     void http2ConnectionsGetAGracefulGoAwayAndTheirStreamsInFlightComplete(TestApp app, TestInfo test) throws Exception {
-        try (AppProcess p = AppProcess.start(app, Options.agent("delay=5s"), name(test));
+        try (AppProcess p = AppProcess.start(app, Options.agent("delay=5s"), AppProcess.logName(test));
                 H2cConnection h2 = new H2cConnection(p.port())) {
             h2.get(1, "/health");
             assertEquals("up", h2.body(1, 5000), "HTTP/2 works before the signal");
@@ -176,7 +176,7 @@ class HttpShutdownTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("apps")
     void afterTheDelayNewConnectionsAreRefusedAndOpenConnectionsServed(TestApp app, TestInfo test) throws Exception {
-        try (AppProcess p = AppProcess.start(app, Options.agent("delay=1s,drain=10s"), name(test));
+        try (AppProcess p = AppProcess.start(app, Options.agent("delay=1s,drain=10s"), AppProcess.logName(test));
                 RawConnection idle = new RawConnection(p.port());
                 RawConnection busy = new RawConnection(p.port())) {
             assertEquals(200, idle.request("GET", "/health").status());
@@ -206,7 +206,7 @@ class HttpShutdownTest {
     @ParameterizedTest(name = "{0} {1}", allowZeroInvocations = true)
     @MethodSource("appsOnBothJdksWhereExitFromARequestIsPrompt")
     void systemExitFromARequestLetsOthersCompleteAndExitsWithItsCode(TestApp app, Jdk jdk, TestInfo test) throws Exception {
-        try (AppProcess p = AppProcess.start(app, Options.agent("").on(jdk), name(test))) {
+        try (AppProcess p = AppProcess.start(app, Options.agent("").on(jdk), AppProcess.logName(test))) {
             List<CompletableFuture<HttpResponse<String>>> inFlight = new ArrayList<>();
             for (int i = 0; i < 3; i++) {
                 inFlight.add(getAsync(p, "/work?ms=2000"));
@@ -231,7 +231,7 @@ class HttpShutdownTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("apps")
     void aHangingRequestIsAbortedAtTheDrainTimeAndNamedInTheLog(TestApp app, TestInfo test) throws Exception {
-        try (AppProcess p = AppProcess.start(app, Options.agent("drain=2s,grace=30s"), name(test))) {
+        try (AppProcess p = AppProcess.start(app, Options.agent("drain=2s,grace=30s"), AppProcess.logName(test))) {
             CompletableFuture<HttpResponse<String>> hang = getAsync(p, "/hang?secret=hunter2");
             Thread.sleep(500);
             long signalled = System.nanoTime();
@@ -250,7 +250,7 @@ class HttpShutdownTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("apps")
     void sigintSkipsTheDelayAndASecondSigintExitsAtOnce(TestApp app, TestInfo test) throws Exception {
-        try (AppProcess p = AppProcess.start(app, Options.agent("delay=5s,drain=20s"), name(test))) {
+        try (AppProcess p = AppProcess.start(app, Options.agent("delay=5s,drain=20s"), AppProcess.logName(test))) {
             CompletableFuture<HttpResponse<String>> hang = getAsync(p, "/hang");
             Thread.sleep(500);
             p.signal("INT");
@@ -274,7 +274,7 @@ class HttpShutdownTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("apps")
     void keepAliveClientsUnderLoadSeeNoFailureThroughTheShutdown(TestApp app, TestInfo test) throws Exception {
-        try (AppProcess p = AppProcess.start(app, Options.agent("delay=1s"), name(test))) {
+        try (AppProcess p = AppProcess.start(app, Options.agent("delay=1s"), AppProcess.logName(test))) {
             AtomicInteger ok = new AtomicInteger();
             AtomicInteger refusedEarly = new AtomicInteger();
             List<String> failures = Collections.synchronizedList(new ArrayList<>());
@@ -334,7 +334,7 @@ class HttpShutdownTest {
         Options options = Options.agent("drain=abc,log=loud")
                 .jvm("-Dlameduck.grace=1e9s")
                 .env("LAMEDUCK_SERVERS", "jetty,nginx");
-        try (AppProcess p = AppProcess.start(app, options, name(test))) {
+        try (AppProcess p = AppProcess.start(app, options, AppProcess.logName(test))) {
             p.awaitLine("^\\[lameduck\\] ignoring lameduck.drain=abc: expected a duration like 250ms, 3s or 1m$", PROMPTLY);
             p.awaitLine("^\\[lameduck\\] ignoring lameduck.log=loud: expected one of off, warn, info, debug$", PROMPTLY);
             p.awaitLine("^\\[lameduck\\] ignoring lameduck.grace=1e9s: expected a duration like 250ms, 3s or 1m$", PROMPTLY);
@@ -350,7 +350,7 @@ class HttpShutdownTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("apps")
     void withoutTheAgentTheAppBehavesAsBefore(TestApp app, TestInfo test) throws Exception {
-        try (AppProcess p = AppProcess.start(app, Options.noAgent(), name(test))) {
+        try (AppProcess p = AppProcess.start(app, Options.noAgent(), AppProcess.logName(test))) {
             assertEquals(200, get(p, "/health").statusCode());
             HttpResponse<String> work = get(p, "/async?ms=50");
             assertEquals(200, work.statusCode());
@@ -372,10 +372,5 @@ class HttpShutdownTest {
 
     private static URI uri(AppProcess p, String path) {
         return URI.create("http://127.0.0.1:" + p.port() + path);
-    }
-
-    private static String name(TestInfo test) {
-        return test.getTestClass().map(Class::getSimpleName).orElse("") + "." + test.getTestMethod().map(m -> m.getName()).orElse("")
-                + " " + test.getDisplayName();
     }
 }

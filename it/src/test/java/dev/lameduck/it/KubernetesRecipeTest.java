@@ -22,7 +22,7 @@ class KubernetesRecipeTest {
                 .env("LAMEDUCK_GRACE", "20s")
                 .env("LAMEDUCK_DELAY", "2s")
                 .env("LAMEDUCK_READINESS_PATHS", "/health");
-        try (AppProcess p = AppProcess.start(TestApp.JETTY_12_1, recipe, "KubernetesRecipeTest." + test.getDisplayName())) {
+        try (AppProcess p = AppProcess.start(TestApp.JETTY_12_1, recipe, AppProcess.logName(test))) {
             p.awaitLine("plan: delay 2s, drain <= \\d+s, halt at 18s", PROMPTLY);
             p.awaitLine("jetty 12\\.1\\.\\d+ on :" + p.port() + " registered", PROMPTLY);
             try (RawConnection c = new RawConnection(p.port())) {
