@@ -230,7 +230,7 @@ final class TomcatHandle implements ServerHandle {
         for (Object info : requestInfos()) {
             Object stage = tryCall(info, "getStage");
             if (stage instanceof Integer && (Integer) stage >= FIRST_BUSY_STAGE && (Integer) stage <= LAST_BUSY_STAGE
-                    && onAConnection(info)) {
+                    && onAConnection(info) && (!Integer.valueOf(FIRST_BUSY_STAGE).equals(stage) || hasARequestLine(info))) {
                 out.add(info);
             }
         }
@@ -247,6 +247,15 @@ final class TomcatHandle implements ServerHandle {
             }
         }
         return out;
+    }
+
+    /**
+     * In STAGE_PARSE, a connection counts as a request once its request line is read (as Jetty counts them): before
+     * that it may be a connection that never sends one, such as the one that woke the acceptor at stop-accepting.
+     */
+    private static boolean hasARequestLine(Object info) {
+        Object method = tryCall(info, "getMethod");
+        return method != null && !String.valueOf(method).isEmpty();
     }
 
     /**
