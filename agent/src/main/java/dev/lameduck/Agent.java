@@ -3,6 +3,7 @@ package dev.lameduck;
 import dev.lameduck.bridge.Bridge;
 import dev.lameduck.grpc.GrpcSupport;
 import dev.lameduck.jetty.JettySupport;
+import dev.lameduck.server.Faults;
 import dev.lameduck.server.Readiness;
 import dev.lameduck.server.ServerHandle;
 import dev.lameduck.server.ServerSupport;
@@ -92,6 +93,7 @@ public final class Agent implements Bridge.Receiver {
             System.setProperty("net.bytebuddy.safe", "true");
             String installed = "installed: " + (supports.isEmpty() ? "no server" : kinds(supports));
             if (!atStartup) {
+                Faults.at("install");
                 Installer.install(instrumentation, config, supports);
                 Log.info("%s (%d ms); %s", installed, (System.nanoTime() - start) / 1_000_000, config.plan());
                 return;
@@ -101,6 +103,7 @@ public final class Agent implements Bridge.Receiver {
             long premainMillis = (System.nanoTime() - start) / 1_000_000;
             Thread build = new Thread(() -> {
                 try {
+                    Faults.at("install");
                     gate.open(Installer.transformer(config, supports));
                     if (config.exit) {
                         instrumentation.retransformClasses(Runtime.class);
@@ -160,7 +163,8 @@ public final class Agent implements Bridge.Receiver {
             return;
         }
         try {
-            servers.register(server, support.prepare(server));
+            Faults.at("prepare");
+            servers.register(server, Faults.inject(support.prepare(server)));
         } catch (Throwable t) {
             Log.failure("preparing " + kind + " " + server.getClass().getName() + " for a graceful shutdown", t);
         }

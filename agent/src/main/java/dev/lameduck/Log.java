@@ -18,6 +18,7 @@ public final class Log {
     private static volatile Level level = Level.INFO;
     /** When the shutdown sequence was triggered ({@link System#nanoTime()}), 0 before. */
     private static volatile long triggerNanos;
+    private static final java.util.Set<String> failedOnce = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     private Log() {}
 
@@ -55,6 +56,16 @@ public final class Log {
         write(Level.WARN, "%s failed, carrying on without it: %s", what, t);
         if (enabled(Level.DEBUG)) {
             t.printStackTrace(err);
+        }
+    }
+
+    /**
+     * A failure of something that is retried (a count polled every few ms): one line the first time {@code what}
+     * fails, nothing after.
+     */
+    public static void failureOnce(String what, Throwable t) {
+        if (failedOnce.add(what)) {
+            failure(what, t);
         }
     }
 

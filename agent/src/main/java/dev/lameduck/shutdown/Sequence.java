@@ -55,6 +55,7 @@ final class Sequence {
         delay = lameDuckWait(all, delay);
 
         // 2. Stop accepting: new connections are refused from here on.
+        all = withLateStarters(all);
         for (ServerHandle h : all) {
             Servers.step(h, "stop accepting", h::stopAccepting);
         }
@@ -72,7 +73,7 @@ final class Sequence {
         }
 
         // 4. Stop each server, then return so that the JVM's own shutdown hooks run.
-        stopAll(all);
+        stopAll(servers.all());
         Log.info("done: trigger=%s delay=%dms drain=%dms served-during=%d aborted=%d exit=%d", shutdown.trigger, delay,
                 drainMillis, Math.max(0, completed(all) - completedBefore), aborted, shutdown.exitCode);
     }
@@ -119,6 +120,21 @@ final class Sequence {
     }
 
     /**
+     * The servers now registered: those that started during the lame duck (their application was still starting
+     * when the signal came) are sent into it too, late, before they stop accepting with the others.
+     */
+    private List<ServerHandle> withLateStarters(List<ServerHandle> before) {
+        List<ServerHandle> now = servers.all();
+        for (ServerHandle h : now) {
+            if (!before.contains(h)) {
+                Log.info("%s started during the lame duck", h.describe());
+                Servers.step(h, "lame duck", h::lameDuck);
+            }
+        }
+        return now;
+    }
+
+    /**
      * The connections of all servers not in {@code seen}, which they are added to (all of them when {@code seen}
      * is null; then the returned set is the new {@code seen}); null if a server cannot tell its connections.
      */
@@ -129,6 +145,7 @@ final class Sequence {
             try {
                 connections = h.connections();
             } catch (RuntimeException e) {
+                Log.failureOnce("listing the connections of " + h.describe(), e);
                 connections = null;
             }
             if (connections == null) {
@@ -190,7 +207,7 @@ final class Sequence {
             try {
                 n += h.inFlight();
             } catch (Throwable t) {
-                Log.debug("in-flight count of %s: %s", h.describe(), t);
+                Log.failureOnce("counting the requests in flight of " + h.describe(), t);
             }
         }
         return n;

@@ -36,6 +36,34 @@ class HardeningTest {
         }
     }
 
+    /**
+     * SIGTERM while an app with two servers is starting: the gRPC server listens, the HTTP one starts in the lame
+     * duck. The open RPC completes, the late server joins the sequence, both stop, 143.
+     */
+    @Test
+    void sigtermWhileServersAreStartingDrainsTheStartedOnesAndTheLateOne(TestInfo test) throws Exception {
+        Options slow = Options.agent("delay=3s").jvm("-Dtestapp.slowSecondStartMillis=1500").noWaitForListening();
+        try (AppProcess p = AppProcess.start(TestApp.GRPC_AND_HTTP, slow, AppProcess.logName(test))) {
+            int grpcPort = Integer.parseInt(p.awaitLine("grpc port \\d+", PROMPTLY).replaceAll("\\D+", ""));
+            p.awaitLine("test-app: next server starting slowly", PROMPTLY);
+            ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", grpcPort).usePlaintext().build();
+            try {
+                CompletableFuture<String> rpc = CompletableFuture.supplyAsync(() -> TestGrpc.newBlockingStub(channel)
+                        .withDeadlineAfter(30, TimeUnit.SECONDS).work(WorkRequest.newBuilder().setMs(1000).build()).getBody());
+                Thread.sleep(200);
+                p.signal("TERM");
+                assertEquals("ok", rpc.get(10, TimeUnit.SECONDS), "the started server is drained");
+                assertEquals(143, p.awaitExit(Duration.ofSeconds(20)));
+                String out = p.output();
+                assertTrue(p.lineIndex("undertow .* started during the lame duck") >= 0, out);
+                assertTrue(p.lineIndex("stopped accepting on :" + grpcPort + ", :\\d+|stopped accepting on :\\d+, :" + grpcPort) >= 0, "both stop accepting\n" + out);
+                assertTrue(out.contains("pool closed by shutdown hook"), out);
+            } finally {
+                channel.shutdownNow();
+            }
+        }
+    }
+
     @Test
     void theAgentGivenTwiceInstallsOnceAndWarnsOnce(TestInfo test) throws Exception {
         Options twice = Options.agent("").jvm("-javaagent:" + TestApp.agentJar());

@@ -42,10 +42,20 @@ public enum TestApp {
     /** grpc-java 1.85 over netty-shaded, relocated to com.example.fat.io.grpc. */
     GRPC_1_85_RELOCATED("grpc-1.85-relocated", false),
     /** An Undertow HTTP server (the port it prints) and a grpc-java 1.85 server ({@code grpc port N}) in one JVM. */
-    GRPC_AND_HTTP("grpc-http", false);
+    GRPC_AND_HTTP("grpc-http", false),
+    /** Jetty 12.1 in an app with its own Byte Buddy 1.14 and slf4j + Logback (shutdown hook on). */
+    HOSTILE_LOGBACK("hostile-logback", false),
+    /** Undertow 2.3 in an app logging through Log4j2 (its own shutdown hook on). */
+    HOSTILE_LOG4J2("hostile-log4j2", false),
+    /** A class named like Jetty's server with another API, serving through the JDK's HTTP server. */
+    HOSTILE_CHANGED_API("hostile-changed-api", false);
 
-    /** Every app, or those whose name contains one of {@code -Dlameduck.apps=tomcat,undertow-2.4} (for a quick run). */
-    public static final List<TestApp> HTTP = Arrays.stream(values()).filter(a -> !a.folder.startsWith("grpc") && selected(a)).collect(Collectors.toList());
+    /**
+     * Every HTTP server app, or those whose name contains one of {@code -Dlameduck.apps=tomcat,undertow-2.4} (for a
+     * quick run). Not the hostile-* apps: each serves one hardening test.
+     */
+    public static final List<TestApp> HTTP = Arrays.stream(values())
+            .filter(a -> !a.folder.startsWith("grpc") && !a.folder.startsWith("hostile-") && selected(a)).collect(Collectors.toList());
 
     /** The gRPC-only apps, selected the same way. */
     public static final List<TestApp> GRPC = Arrays.stream(values())

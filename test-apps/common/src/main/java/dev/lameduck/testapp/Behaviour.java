@@ -19,7 +19,27 @@ public final class Behaviour {
         return t;
     });
 
+    /** Where each answered request is logged: nowhere, unless the app has a logging framework (the hostile-* apps). */
+    private static volatile java.util.function.Consumer<String> requestLog = line -> { };
+
     private Behaviour() {}
+
+    /** For apps with a logging framework: each answered request is logged through it, {@code GET /work -> 200}. */
+    public static void logRequestsTo(java.util.function.Consumer<String> log) {
+        requestLog = log;
+    }
+
+    /**
+     * Between the servers of an app with several: with {@code -Dtestapp.slowSecondStartMillis=N} the next server
+     * starts N ms later, so that a signal can arrive while some servers listen and others are still starting.
+     */
+    public static void startingAnotherServer() {
+        long slow = Long.getLong("testapp.slowSecondStartMillis", 0);
+        if (slow > 0) {
+            System.out.println("test-app: next server starting slowly");
+            sleep(slow);
+        }
+    }
 
     /** A finished answer: status and plain-text body. */
     public static final class Reply {
@@ -45,8 +65,16 @@ public final class Behaviour {
         }
     }
 
-    /** Closes the pool; from a JVM shutdown hook, directly or through a framework's (Spring's @PreDestroy). */
+    /**
+     * Closes the pool; from a JVM shutdown hook, directly or through a framework's (Spring's @PreDestroy). With
+     * {@code -Dtestapp.slowHookMillis=N} closing takes N ms first, as a pool waiting for a dead database would.
+     */
     public static void closePool() {
+        long slow = Long.getLong("testapp.slowHookMillis", 0);
+        if (slow > 0) {
+            System.out.println("test-app: pool closing slowly");
+            sleep(slow);
+        }
         poolClosed.set(true);
         System.out.println("test-app: pool closed by shutdown hook");
     }
@@ -94,14 +122,17 @@ public final class Behaviour {
 
     /** Routes the synchronous endpoints; {@code null} for /async, which each app glues to its async API. */
     public static Reply route(String method, String path, String query) {
+        Reply r;
         switch (path) {
-            case "/health": return health();
-            case "/work": return work(query);
-            case "/hang": return hang();
-            case "/exit": return "POST".equals(method) ? exit(query) : new Reply(405, "POST only");
+            case "/health": r = health(); break;
+            case "/work": r = work(query); break;
+            case "/hang": r = hang(); break;
+            case "/exit": r = "POST".equals(method) ? exit(query) : new Reply(405, "POST only"); break;
             case "/async": return null;
-            default: return notFound();
+            default: r = notFound();
         }
+        requestLog.accept("request " + method + " " + path + " -> " + r.status);
+        return r;
     }
 
     private static Reply afterWork() {

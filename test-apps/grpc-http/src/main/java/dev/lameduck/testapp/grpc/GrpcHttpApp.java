@@ -14,12 +14,13 @@ public final class GrpcHttpApp {
     public static void main(String[] args) throws Exception {
         Behaviour.installPool();
         Server grpc = GrpcApp.start(0);
+        System.out.println("grpc port " + grpc.getPort());
+        Behaviour.startingAnotherServer();
         Undertow http = Undertow.builder()
                 .addHttpListener(Behaviour.port(args), "0.0.0.0")
                 .setHandler(new BlockingHandler(GrpcHttpApp::serve))
                 .build();
         http.start();
-        System.out.println("grpc port " + grpc.getPort());
         Behaviour.listening(((InetSocketAddress) http.getListenerInfo().get(0).getAddress()).getPort());
         grpc.awaitTermination();
     }
