@@ -3,6 +3,7 @@ package dev.lameduck;
 import dev.lameduck.bridge.Bridge;
 import dev.lameduck.grpc.GrpcSupport;
 import dev.lameduck.jetty.JettySupport;
+import dev.lameduck.server.Discovery;
 import dev.lameduck.server.Faults;
 import dev.lameduck.server.Readiness;
 import dev.lameduck.server.ServerHandle;
@@ -96,6 +97,7 @@ public final class Agent implements Bridge.Receiver {
                 Faults.at("install");
                 Installer.install(instrumentation, config, supports);
                 Log.info("%s (%d ms); %s", installed, (System.nanoTime() - start) / 1_000_000, config.plan());
+                agent.registerStarted(new Discovery(instrumentation));
                 return;
             }
             Gate gate = new Gate(Installer.internalNames(config, supports));
@@ -154,6 +156,20 @@ public final class Agent implements Bridge.Receiver {
             }
         }
         return null;
+    }
+
+    /** Attached to a running JVM: the servers that started before the agent came are registered as if it had seen them start. */
+    private void registerStarted(Discovery discovery) {
+        for (ServerSupport support : supports) {
+            try {
+                for (Object server : support.started(discovery)) {
+                    serverStarting(support.kind(), server);
+                    serverStarted(support.kind(), server);
+                }
+            } catch (Throwable t) {
+                Log.failure("finding the " + support.kind() + " servers started before the attach", t);
+            }
+        }
     }
 
     @Override

@@ -53,6 +53,9 @@ public final class Log {
 
     /** A failure inside the agent: one line, and the stack trace only at debug. */
     public static void failure(String what, Throwable t) {
+        while (t instanceof java.lang.reflect.InvocationTargetException && t.getCause() != null) {
+            t = t.getCause(); // the server's own exception says what went wrong
+        }
         write(Level.WARN, "%s failed, carrying on without it: %s", what, t);
         if (enabled(Level.DEBUG)) {
             t.printStackTrace(err);

@@ -5,8 +5,10 @@ import static net.bytebuddy.matcher.ElementMatchers.nameEndsWith;
 import static net.bytebuddy.matcher.ElementMatchers.named;
 import static net.bytebuddy.matcher.ElementMatchers.takesArguments;
 
+import dev.lameduck.server.Discovery;
 import dev.lameduck.server.ServerHandle;
 import dev.lameduck.server.ServerSupport;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import net.bytebuddy.agent.builder.AgentBuilder;
@@ -33,6 +35,25 @@ public final class GrpcSupport implements ServerSupport {
     public AgentBuilder instrument(AgentBuilder builder, AgentBuilder.Transformer.ForAdvice advice) {
         return builder.type(named(SERVER_IMPL).or(nameEndsWith("." + SERVER_IMPL)))
                 .transform(advice.advice(named("start").and(takesArguments(0)).and(isPublic()), "dev.lameduck.grpc.GrpcSupport$StartAdvice"));
+    }
+
+    /**
+     * Every started grpc-java server is in channelz, grpc's own registry (ServerImpl.start() adds it, since grpc
+     * 1.14): {@code InternalChannelz.instance().getServers(fromId, max).servers}.
+     */
+    @Override
+    public List<Object> started(Discovery discovery) throws Exception {
+        List<Object> found = new ArrayList<>();
+        for (Class<?> channelz : discovery.loaded("io.grpc.InternalChannelz")) {
+            Object registry = channelz.getMethod("instance").invoke(null);
+            Object page = channelz.getMethod("getServers", long.class, int.class).invoke(registry, 0L, 1000);
+            for (Object server : (List<?>) page.getClass().getField("servers").get(page)) {
+                if (server.getClass().getName().endsWith(SERVER_IMPL)) {
+                    found.add(server);
+                }
+            }
+        }
+        return found;
     }
 
     @Override

@@ -52,10 +52,26 @@ final class JettyHandle implements ServerHandle {
         Object statistics = Reflect.sibling(server, JettySupport.SERVER, "org.eclipse.jetty.server.handler.StatisticsHandler")
                 .getConstructor().newInstance();
         Object handler = call(server, "getHandler");
-        call(statistics, "setHandler", handler);
-        call(server, "setHandler", statistics);
+        if (Boolean.TRUE.equals(tryCall(server, "isStarted"))) {
+            insertStarted(server, statistics, handler);
+        } else {
+            call(statistics, "setHandler", handler);
+            call(server, "setHandler", statistics);
+        }
         Object version = tryCall(server, "getVersion");
         return new JettyHandle(server, statistics, base.getName(), version == null ? "?" : version.toString());
+    }
+
+    /**
+     * A server started before the agent was attached: Jetty refuses a new handler on a started server (9.4 to 11
+     * HandlerWrapper.setHandler; 12 Handler.Wrapper unless dynamic), so the statistics handler is started on its
+     * own around the running one (which stays the server's bean, stopped with it) and put in the server's field.
+     */
+    private static void insertStarted(Object server, Object statistics, Object handler) throws Exception {
+        call(statistics, "setServer", server);
+        call(statistics, "setHandler", handler);
+        call(statistics, "start");
+        Reflect.findField(server.getClass(), "_handler").set(server, statistics);
     }
 
     @Override

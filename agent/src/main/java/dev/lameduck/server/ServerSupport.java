@@ -17,6 +17,15 @@ public interface ServerSupport {
     /** Adds this server's type matchers and advice; {@code advice} already knows where advice classes are. */
     AgentBuilder instrument(AgentBuilder builder, AgentBuilder.Transformer.ForAdvice advice);
 
+    /**
+     * For an agent attached to a running JVM: the server objects of this kind that started before it came (their
+     * start advice never ran), each as {@link #prepare} takes it. By default those of the first of {@link #types}
+     * that the live threads lead to.
+     */
+    default List<Object> started(Discovery discovery) throws Exception {
+        return discovery.reachableFromThreads(types().get(0));
+    }
+
     /** Called as the server object starts, before it listens: returns the handle that will drive it. */
     ServerHandle prepare(Object server) throws Exception;
 

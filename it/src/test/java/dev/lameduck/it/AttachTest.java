@@ -1,0 +1,80 @@
+package dev.lameduck.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lameduck.it.AppProcess.Options;
+import dev.lameduck.testapp.grpc.proto.TestGrpc;
+import dev.lameduck.testapp.grpc.proto.WorkRequest;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import net.bytebuddy.agent.ByteBuddyAgent;
+import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * Issue 6: the agent attached to a running JVM (agentmain, through the attach API as byte-buddy-agent does it)
+ * finds the servers that started before it, and drains them on SIGTERM like the ones it sees start.
+ */
+class AttachTest {
+    private static final Duration PROMPTLY = Duration.ofSeconds(10);
+
+    enum Http { JETTY_9_4, JETTY_12_1, TOMCAT_9, TOMCAT_11, UNDERTOW_2_2, UNDERTOW_2_4 }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Http.class)
+    void serversStartedBeforeTheAttachAreFoundAndDrained(Http which, TestInfo test) throws Exception {
+        try (AppProcess p = AppProcess.start(TestApp.valueOf(which.name()), Options.noAgent(), AppProcess.logName(test))) {
+            HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+            assertEquals(200, client.send(get(p, "/work"), HttpResponse.BodyHandlers.ofString()).statusCode());
+
+            ByteBuddyAgent.attach(TestApp.agentJar().toFile(), String.valueOf(p.pid()), "delay=1s");
+            p.awaitLine("\\[lameduck\\] \\w+ .* on :" + p.port() + " registered", PROMPTLY);
+
+            CompletableFuture<HttpResponse<String>> slow = client.sendAsync(get(p, "/work?ms=1500"), HttpResponse.BodyHandlers.ofString());
+            Thread.sleep(300);
+            p.signal("TERM");
+            HttpResponse<String> answer = slow.get(10, TimeUnit.SECONDS);
+            assertEquals(200, answer.statusCode());
+            assertEquals("close", answer.headers().firstValue("connection").orElse(""), "lame duck: Connection: close");
+            assertEquals(143, p.awaitExit(PROMPTLY));
+            assertTrue(p.lineIndex("stopped accepting on :" + p.port() + "; draining 1 in flight") >= 0, p.output());
+            assertTrue(p.lineIndex("done: .* aborted=0 exit=143") >= 0, p.output());
+        }
+    }
+
+    enum Grpc { GRPC_1_60, GRPC_1_85_NETTY }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Grpc.class)
+    void grpcServersStartedBeforeTheAttachAreFoundAndDrained(Grpc which, TestInfo test) throws Exception {
+        try (AppProcess p = AppProcess.start(TestApp.valueOf(which.name()), Options.noAgent(), AppProcess.logName(test))) {
+            ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", p.port()).usePlaintext().build();
+            try {
+                ByteBuddyAgent.attach(TestApp.agentJar().toFile(), String.valueOf(p.pid()), "delay=1s");
+                p.awaitLine("\\[lameduck\\] grpc .* on :" + p.port() + " registered", PROMPTLY);
+                CompletableFuture<String> rpc = CompletableFuture.supplyAsync(() -> TestGrpc.newBlockingStub(channel)
+                        .withDeadlineAfter(30, TimeUnit.SECONDS).work(WorkRequest.newBuilder().setMs(1500).build()).getBody());
+                Thread.sleep(500);
+                p.signal("TERM");
+                assertEquals("ok", rpc.get(10, TimeUnit.SECONDS));
+                assertEquals(143, p.awaitExit(PROMPTLY));
+                assertTrue(p.lineIndex("done: .* aborted=0 exit=143") >= 0, p.output());
+            } finally {
+                channel.shutdownNow();
+            }
+        }
+    }
+
+    private static HttpRequest get(AppProcess p, String target) {
+        return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + p.port() + target)).build();
+    }
+}
