@@ -6,6 +6,8 @@ import java.lang.reflect.Array;
 import java.lang.reflect.Field;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -48,14 +50,24 @@ public final class Discovery {
         return found;
     }
 
-    /** The objects of the class {@code name} (or a subclass; relocated copies too) reachable from the live threads. */
+    /**
+     * The objects of the type {@code name} (a subclass or an implementation; relocated copies too) reachable from
+     * the live threads.
+     */
     public List<Object> reachableFromThreads(String name) {
+        return reachable(new ArrayList<Object>(Thread.getAllStackTraces().keySet()), name, MAX_OBJECTS);
+    }
+
+    /** The object of the type {@code name} nearest to {@code root} (fewest fields away), or null. */
+    public Object nearest(Object root, String name) {
+        List<Object> found = reachable(Collections.singletonList(root), name, 1);
+        return found.isEmpty() ? null : found.get(0);
+    }
+
+    private List<Object> reachable(List<Object> roots, String name, int limit) {
         List<Object> found = new ArrayList<>();
         Set<Object> seen = Collections.newSetFromMap(new IdentityHashMap<>());
-        Deque<Object> next = new ArrayDeque<>();
-        for (Thread t : Thread.getAllStackTraces().keySet()) {
-            next.add(t);
-        }
+        Deque<Object> next = new ArrayDeque<>(roots);
         Map<Class<?>, Boolean> matches = new HashMap<>();
         while (!next.isEmpty() && seen.size() < MAX_OBJECTS) {
             Object o = next.poll();
@@ -70,6 +82,9 @@ public final class Discovery {
             }
             if (match) {
                 found.add(o);
+                if (found.size() >= limit) {
+                    break;
+                }
                 continue;
             }
             follow(o, next);
@@ -116,10 +131,17 @@ public final class Discovery {
         }
     }
 
-    /** JDK objects are opaque but for their public API: collections and maps, read from a copy. */
+    /**
+     * JDK objects are opaque but for their public API: collections and maps, read from a copy, and a selector's
+     * registered channels, by what their keys carry (XNIO's handles, which lead to Undertow's listeners).
+     */
     private static void followJdk(Object o, Deque<Object> next) {
         try {
-            if (o instanceof Collection) {
+            if (o instanceof Selector) {
+                for (Object key : ((Selector) o).keys().toArray()) {
+                    addIfSet(((SelectionKey) key).attachment(), next);
+                }
+            } else if (o instanceof Collection) {
                 for (Object e : ((Collection<?>) o).toArray()) {
                     addIfSet(e, next);
                 }
@@ -193,6 +215,11 @@ public final class Discovery {
         for (Class<?> k = c; k != null; k = k.getSuperclass()) {
             if (k.getName().equals(name) || k.getName().endsWith("." + name)) {
                 return true;
+            }
+            for (Class<?> i : k.getInterfaces()) {
+                if (isA(i, name)) {
+                    return true;
+                }
             }
         }
         return false;

@@ -42,13 +42,16 @@ final class UndertowHandle implements ServerHandle {
     private static final String HTTP2_CONNECTION = "io.undertow.server.protocol.http2.Http2ServerConnection";
     private static final int NO_ERROR = 0;
 
+    /** The Undertow object; null when attached to a running JVM, then {@link #attached} is what the agent found. */
     private final Object server;
+    private final Listener attached;
     private final String version;
     /** Each exchange in flight, with its arrival ({@link System#nanoTime()}). */
     private final Map<Object, Long> exchanges = new ConcurrentHashMap<>();
     private final AtomicLong completed = new AtomicLong();
     private final Set<Object> lameDuckConnections = Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
     private volatile boolean lameDuck;
+    private String attachedPorts = "(no port)";
 
     // Resolved once: the wrapper runs on every request.
     private final Method handleRequest;
@@ -62,14 +65,27 @@ final class UndertowHandle implements ServerHandle {
     private final Method proceed;
     private final Object completionListener;
 
-    private UndertowHandle(Object server) throws Exception {
+    /** One listener of a server started before the agent was attached: XNIO's accepting channel and Undertow's open listener. */
+    static final class Listener {
+        final Object channel;
+        final Object openListener;
+
+        Listener(Object channel, Object openListener) {
+            this.channel = channel;
+            this.openListener = openListener;
+        }
+    }
+
+    /** {@code known} is any Undertow object, {@code knownName} its class's unrelocated name. */
+    private UndertowHandle(Object server, Listener attached, Object known, String knownName) throws Exception {
         this.server = server;
-        this.version = String.valueOf(Reflect.sibling(server, UndertowSupport.UNDERTOW, "io.undertow.Version")
+        this.attached = attached;
+        this.version = String.valueOf(Reflect.sibling(known, knownName, "io.undertow.Version")
                 .getMethod("getVersionString").invoke(null));
-        Class<?> handler = Reflect.sibling(server, UndertowSupport.UNDERTOW, "io.undertow.server.HttpHandler");
-        Class<?> exchange = Reflect.sibling(server, UndertowSupport.UNDERTOW, "io.undertow.server.HttpServerExchange");
-        Class<?> listener = Reflect.sibling(server, UndertowSupport.UNDERTOW, "io.undertow.server.ExchangeCompletionListener");
-        Class<?> nextListener = Reflect.sibling(server, UndertowSupport.UNDERTOW, "io.undertow.server.ExchangeCompletionListener$NextListener");
+        Class<?> handler = Reflect.sibling(known, knownName, "io.undertow.server.HttpHandler");
+        Class<?> exchange = Reflect.sibling(known, knownName, "io.undertow.server.HttpServerExchange");
+        Class<?> listener = Reflect.sibling(known, knownName, "io.undertow.server.ExchangeCompletionListener");
+        Class<?> nextListener = Reflect.sibling(known, knownName, "io.undertow.server.ExchangeCompletionListener$NextListener");
         handleRequest = handler.getMethod("handleRequest", exchange);
         addCompletionListener = exchange.getMethod("addExchangeCompleteListener", listener);
         setPersistent = exchange.getMethod("setPersistent", boolean.class);
@@ -95,7 +111,7 @@ final class UndertowHandle implements ServerHandle {
 
     /** Before {@code start()}: wraps the root handler of the server and of each listener that has its own. */
     static UndertowHandle prepare(Object server) throws Exception {
-        UndertowHandle h = new UndertowHandle(server);
+        UndertowHandle h = new UndertowHandle(server, null, server, UndertowSupport.UNDERTOW);
         h.wrapField(server, "rootHandler");
         Object listeners = Reflect.field(server, "listeners");
         if (listeners instanceof Collection) {
@@ -103,6 +119,23 @@ final class UndertowHandle implements ServerHandle {
                 h.wrapField(listener, "rootHandler");
             }
         }
+        return h;
+    }
+
+    /**
+     * Attached to a running JVM: the open listener's root handler is wrapped (inside the h2c upgrade handler, whose
+     * next handler serves the upgraded connections' streams too).
+     */
+    static UndertowHandle attach(Listener listener) throws Exception {
+        String name = listener.openListener.getClass().getName();
+        UndertowHandle h = new UndertowHandle(null, listener, listener.openListener, name.substring(name.indexOf("io.undertow.")));
+        Object root = Reflect.field(listener.openListener, "rootHandler");
+        if (root != null && root.getClass().getName().endsWith(".Http2UpgradeHandler")) {
+            h.wrapField(root, "next");
+        } else {
+            h.wrapField(listener.openListener, "rootHandler");
+        }
+        h.attachedPorts = ":" + ((InetSocketAddress) Reflect.call(listener.channel, "getLocalAddress")).getPort();
         return h;
     }
 
@@ -185,6 +218,9 @@ final class UndertowHandle implements ServerHandle {
 
     @Override
     public String ports() {
+        if (server == null) {
+            return attachedPorts;
+        }
         StringBuilder sb = new StringBuilder();
         Object infos = tryCall(server, "getListenerInfo");
         if (infos instanceof Collection) {
@@ -214,7 +250,7 @@ final class UndertowHandle implements ServerHandle {
 
     @Override
     public void stopAccepting() {
-        Object channels = Reflect.field(server, "channels");
+        Object channels = server != null ? Reflect.field(server, "channels") : Collections.singletonList(attached.channel);
         if (channels instanceof Collection) {
             for (Object channel : (Collection<?>) channels) {
                 Servers.closeQuietly(channel);
@@ -258,7 +294,7 @@ final class UndertowHandle implements ServerHandle {
 
     @Override
     public void stop() {
-        if (exchanges.isEmpty()) {
+        if (exchanges.isEmpty() && server != null) {
             Reflect.require(server, "stop");
             return;
         }
@@ -266,7 +302,7 @@ final class UndertowHandle implements ServerHandle {
         // or be the request thread waiting in System.exit for this very sequence: close the listeners and
         // connections, interrupt the tasks, and wait only briefly.
         stopAccepting();
-        Object worker = tryCall(server, "getWorker");
+        Object worker = tryCall(server != null ? server : attached.channel, "getWorker");
         tryCall(worker, "shutdownNow");
         tryCall(worker, "awaitTermination", 500L, java.util.concurrent.TimeUnit.MILLISECONDS);
     }

@@ -5,8 +5,10 @@ import static net.bytebuddy.matcher.ElementMatchers.nameEndsWith;
 import static net.bytebuddy.matcher.ElementMatchers.named;
 import static net.bytebuddy.matcher.ElementMatchers.takesArguments;
 
+import dev.lameduck.server.Discovery;
 import dev.lameduck.server.ServerHandle;
 import dev.lameduck.server.ServerSupport;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import net.bytebuddy.agent.builder.AgentBuilder;
@@ -34,7 +36,27 @@ public final class UndertowSupport implements ServerSupport {
 
     @Override
     public ServerHandle prepare(Object server) throws Exception {
+        if (server instanceof UndertowHandle.Listener) {
+            return UndertowHandle.attach((UndertowHandle.Listener) server);
+        }
         return UndertowHandle.prepare(server);
+    }
+
+    /**
+     * Nothing refers to an Undertow object but the application, so an agent attached later finds what the server's
+     * I/O threads lead to: XNIO's accepting channels (the selectors' keys carry their handles), each with the Undertow
+     * open listener its accept listener hands connections to; XNIO channels without one are not Undertow's.
+     */
+    @Override
+    public List<Object> started(Discovery discovery) {
+        List<Object> found = new ArrayList<>();
+        for (Object channel : discovery.reachableFromThreads("org.xnio.nio.NioTcpServer")) {
+            Object openListener = discovery.nearest(channel, "io.undertow.server.OpenListener");
+            if (openListener != null) {
+                found.add(new UndertowHandle.Listener(channel, openListener));
+            }
+        }
+        return found;
     }
 
     /** Around {@code Undertow.start()}: wraps the root handlers before they are used, reports the listeners after. */

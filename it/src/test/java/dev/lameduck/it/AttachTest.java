@@ -18,7 +18,10 @@ import java.util.concurrent.TimeUnit;
 import net.bytebuddy.agent.ByteBuddyAgent;
 import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.params.ParameterizedTest;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Issue 6: the agent attached to a running JVM (agentmain, through the attach API as byte-buddy-agent does it)
@@ -27,12 +30,18 @@ import org.junit.jupiter.params.provider.EnumSource;
 class AttachTest {
     private static final Duration PROMPTLY = Duration.ofSeconds(10);
 
-    enum Http { JETTY_9_4, JETTY_12_1, TOMCAT_9, TOMCAT_11, UNDERTOW_2_2, UNDERTOW_2_4 }
+    /** The oldest and newest of each server on JDK 17; on JDK 25 (threads keep their task elsewhere) the newest. */
+    static Stream<Arguments> appsAndJdks() {
+        return Stream.of(TestApp.JETTY_9_4, TestApp.JETTY_12_1, TestApp.TOMCAT_9, TestApp.TOMCAT_11, TestApp.UNDERTOW_2_2, TestApp.UNDERTOW_2_4)
+                .flatMap(app -> app == TestApp.JETTY_12_1 || app == TestApp.TOMCAT_11 || app == TestApp.UNDERTOW_2_4
+                        ? Stream.of(Arguments.of(app, Jdk.JDK_17), Arguments.of(app, Jdk.JDK_25))
+                        : Stream.of(Arguments.of(app, Jdk.JDK_17)));
+    }
 
-    @ParameterizedTest(name = "{0}")
-    @EnumSource(Http.class)
-    void serversStartedBeforeTheAttachAreFoundAndDrained(Http which, TestInfo test) throws Exception {
-        try (AppProcess p = AppProcess.start(TestApp.valueOf(which.name()), Options.noAgent(), AppProcess.logName(test))) {
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("appsAndJdks")
+    void serversStartedBeforeTheAttachAreFoundAndDrained(TestApp app, Jdk jdk, TestInfo test) throws Exception {
+        try (AppProcess p = AppProcess.start(app, Options.noAgent().on(jdk), AppProcess.logName(test))) {
             HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
             assertEquals(200, client.send(get(p, "/work"), HttpResponse.BodyHandlers.ofString()).statusCode());
 
