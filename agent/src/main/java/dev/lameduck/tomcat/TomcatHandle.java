@@ -111,14 +111,17 @@ final class TomcatHandle implements ServerHandle {
     public void stopAccepting() {
         accepting = false;
         Object endpoint = tryCall(protocol(), "getEndpoint");
-        if (endpoint != null && !"BOUND_ON_START".equals(String.valueOf(Reflect.field(endpoint, "bindState")))) {
-            Log.warn("%s was bound on init (bindOnInit=true in its configuration?): its listening socket cannot be closed early; "
-                    + "new connections wait in the backlog until the stop", describe());
-            return;
-        }
+        boolean boundOnStart = endpoint != null && "BOUND_ON_START".equals(String.valueOf(Reflect.field(endpoint, "bindState")));
         try {
+            // Also for a connector bound on init (one that started before the agent was attached): the endpoint is
+            // then marked as Tomcat marks a socket closed at stop, and its stop() unbinds it instead of destroy().
             closeWithTheAcceptorParked(endpoint);
         } catch (Exception e) {
+            if (!boundOnStart) {
+                Log.warn("%s was bound on init (bindOnInit=true, or started before the agent was attached) and its listening socket "
+                        + "cannot be closed early (%s); new connections wait in the backlog until the stop", describe(), e);
+                return;
+            }
             Log.debug("%s: closing the listener with the acceptor parked failed (%s); using closeServerSocketGraceful()", describe(), e);
             Reflect.require(protocol(), "closeServerSocketGraceful");
         }

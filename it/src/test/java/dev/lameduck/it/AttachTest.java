@@ -1,6 +1,7 @@
 package dev.lameduck.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lameduck.it.AppProcess.Options;
@@ -8,6 +9,8 @@ import dev.lameduck.testapp.grpc.proto.TestGrpc;
 import dev.lameduck.testapp.grpc.proto.WorkRequest;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
+import java.net.ConnectException;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -48,14 +51,15 @@ class AttachTest {
             ByteBuddyAgent.attach(TestApp.agentJar().toFile(), String.valueOf(p.pid()), "delay=1s");
             p.awaitLine("\\[lameduck\\] \\w+ .* on :" + p.port() + " registered", PROMPTLY);
 
-            CompletableFuture<HttpResponse<String>> slow = client.sendAsync(get(p, "/work?ms=1500"), HttpResponse.BodyHandlers.ofString());
+            CompletableFuture<HttpResponse<String>> slow = client.sendAsync(get(p, "/work?ms=3000"), HttpResponse.BodyHandlers.ofString());
             Thread.sleep(300);
             p.signal("TERM");
+            p.awaitLine("stopped accepting on :" + p.port() + "; draining 1 in flight", PROMPTLY);
+            assertThrows(ConnectException.class, () -> new Socket("127.0.0.1", p.port()).close(), "the listening socket is closed");
             HttpResponse<String> answer = slow.get(10, TimeUnit.SECONDS);
             assertEquals(200, answer.statusCode());
             assertEquals("close", answer.headers().firstValue("connection").orElse(""), "lame duck: Connection: close");
             assertEquals(143, p.awaitExit(PROMPTLY));
-            assertTrue(p.lineIndex("stopped accepting on :" + p.port() + "; draining 1 in flight") >= 0, p.output());
             assertTrue(p.lineIndex("done: .* aborted=0 exit=143") >= 0, p.output());
         }
     }
