@@ -2,7 +2,7 @@
 # The agent's cost and the drain's speed, with and without the agent in one run, alternating, medians and ratios.
 #
 #   startup    JVM start -> first 200 on /health (gRPC apps: -> "listening on", no gRPC client here), and the
-#              agent's own times from its log line: in premain, and until its advice was ready (background)
+#              agent's own install time from its log line (all of it in premain)
 #   throughput wrk, keep-alive, /work?ms=0 (HTTP apps)
 #   memory     RSS and metaspace used after the throughput run (warm)
 #   idle       SIGTERM -> exit with delay=0, nothing in flight
@@ -60,9 +60,8 @@ start() { # $1 = with|without; sets pid, port; records startup ms (and install m
   local t1; t1=$(now_ns)
   if [ "${2:-}" != quiet ]; then
     echo $(((t1 - t0) / 1000000)) >>"$tmp/startup-$1"
-    if [ "$1" = with ]; then # installed: ... (N ms in premain[; advice ready after M ms ...])
+    if [ "$1" = with ]; then # installed: ... (N ms); plan: ...
       grep -o 'installed: [^(]*([0-9]*' "$tmp/log" | grep -o '[0-9]*$' >>"$tmp/install" || true
-      grep -o 'advice ready after [0-9]*' "$tmp/log" | grep -o '[0-9]*$' >>"$tmp/ready" || true
     fi
   fi
 }
@@ -119,7 +118,7 @@ echo "lameduck bench: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(java -versi
 for app in "${apps[@]}"; do
   [ -f "test-apps/$app/target/app.jar" ] || { echo "bench: test-apps/$app/target/app.jar is missing" >&2; exit 2; }
   grpc=no; [[ $app == grpc* ]] && grpc=yes
-  rm -f "$tmp"/*-with "$tmp"/*-without "$tmp/install" "$tmp/ready"
+  rm -f "$tmp"/*-with "$tmp"/*-without "$tmp/install"
   for ((r = 1; r <= reps; r++)); do
     for mode in without with; do
       start $mode
@@ -138,6 +137,5 @@ for app in "${apps[@]}"; do
   row "idle SIGTERM -> exit, ms" idle delta
   [ "$grpc" = no ] && row "busy: exit after last answer, ms" after delta
   [ "$grpc" = no ] && row "busy: failed of 20" failed delta
-  printf '  %-40s %12s\n' "agent in premain (its log line), ms" "$(median <"$tmp/install")"
-  printf '  %-40s %12s\n' "advice ready, in the background, ms" "$(median 2>/dev/null <"$tmp/ready" || echo -)"
+  printf '  %-40s %12s\n' "agent install in premain (its log line), ms" "$(median <"$tmp/install")"
 done

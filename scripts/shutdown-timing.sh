@@ -40,7 +40,7 @@ for ((r = 1; r <= reps; r++)); do
     start $mode
     t0=$(now); kill -TERM $pid; wait $pid || true; t1=$(now)
     echo $(((t1 - t0) / 1000000)) >>"$tmp/idle-$mode"
-    [ $mode = with ] && grep -o 'advice ready after [0-9]*' "$tmp/log" | grep -o '[0-9]*$' >>"$tmp/install"
+    [ $mode = with ] && grep -o 'installed: [^(]*([0-9]*' "$tmp/log" | grep -o '[0-9]*$' >>"$tmp/install"
 
     start $mode
     rm -f "$tmp"/req-*

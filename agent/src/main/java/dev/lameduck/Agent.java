@@ -5,6 +5,7 @@ import dev.lameduck.grpc.GrpcSupport;
 import dev.lameduck.jetty.JettySupport;
 import dev.lameduck.server.Discovery;
 import dev.lameduck.server.Faults;
+import dev.lameduck.server.Hook;
 import dev.lameduck.server.Readiness;
 import dev.lameduck.server.ServerHandle;
 import dev.lameduck.server.ServerSupport;
@@ -59,9 +60,9 @@ public final class Agent implements Bridge.Receiver {
     }
 
     /**
-     * At JVM start ({@code atStartup}), only the cheap part runs before the application's main: options, signal
-     * handlers and the {@link Gate}; Byte Buddy is built on a background thread. Attached later, everything is
-     * installed at once, retransforming what is loaded already.
+     * Options, signal handlers, and the {@link Weaver}, which weaves the hooked classes as they load (and those
+     * loaded already, {@code java.lang.Runtime} at least, by retransformation). Attached to a running JVM
+     * ({@code atStartup} false), the servers started before the attach are looked for too.
      */
     private static void install(String args, Instrumentation instrumentation, boolean atStartup) {
         if (!installed.compareAndSet(false, true)) {
@@ -89,36 +90,14 @@ public final class Agent implements Bridge.Receiver {
             Agent agent = new Agent(config, supports);
             agent.trigger.installSignalHandlers();
             Bridge.connect(agent);
-            // Byte Buddy's properties are relocated with it by the shade plugin; "safe" keeps it off
-            // sun.misc.Unsafe, which JDK 24+ warns about.
-            System.setProperty("net.bytebuddy.safe", "true");
-            String installed = "installed: " + (supports.isEmpty() ? "no server" : kinds(supports));
+            List<Hook> hooks = Installer.hooks(config, supports);
+            Faults.at("install");
+            Installer.install(instrumentation, hooks);
+            Log.info("installed: %s (%d ms); %s", supports.isEmpty() ? "no server" : kinds(supports), (System.nanoTime() - start) / 1_000_000,
+                    config.plan());
             if (!atStartup) {
-                Faults.at("install");
-                Installer.install(instrumentation, config, supports);
-                Log.info("%s (%d ms); %s", installed, (System.nanoTime() - start) / 1_000_000, config.plan());
                 agent.registerStarted(new Discovery(instrumentation));
-                return;
             }
-            Gate gate = new Gate(Installer.internalNames(config, supports));
-            instrumentation.addTransformer(gate, true);
-            long premainMillis = (System.nanoTime() - start) / 1_000_000;
-            Thread build = new Thread(() -> {
-                try {
-                    Faults.at("install");
-                    gate.open(Installer.transformer(config, supports));
-                    if (config.exit) {
-                        instrumentation.retransformClasses(Runtime.class);
-                    }
-                    Log.info("%s (%d ms; advice ready after %d ms, in the background); %s", installed, premainMillis,
-                            (System.nanoTime() - start) / 1_000_000, config.plan());
-                } catch (Throwable t) {
-                    gate.open(null);
-                    Log.failure("installing lameduck's advice", t);
-                }
-            }, "lameduck-install");
-            build.setDaemon(true);
-            build.start();
         } catch (Throwable t) {
             Bridge.connect(null);
             Log.failure("installing lameduck", t);

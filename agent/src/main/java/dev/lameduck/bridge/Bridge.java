@@ -3,10 +3,10 @@ package dev.lameduck.bridge;
 import dev.lameduck.Log;
 
 /**
- * The one way advice reaches the agent. Advice is inlined into classes of any class loader, and into
+ * The one way woven code reaches the agent. It runs in classes of any class loader, and in
  * {@code java.lang.Runtime}, so it cannot name this class: it loads it by name through the system class loader
- * (where {@code -javaagent} puts the agent jar) and calls these static methods, whose parameters are JDK types
- * only. Nothing here throws back into the instrumented code.
+ * (where {@code -javaagent} puts the agent jar, and an attach too) and calls {@link #event} by reflection, with
+ * JDK types only. Nothing here throws back into the server's code.
  */
 public final class Bridge {
     /** What the agent does with the events; set once the agent is installed. */
@@ -26,6 +26,33 @@ public final class Bridge {
 
     public static void connect(Receiver r) {
         receiver = r;
+    }
+
+    /**
+     * What the woven calls invoke ({@code dev.lameduck.Weaver}): one signature for every event, so the woven code
+     * has one shape. {@code notReady} returns whether the request was answered; the others return null.
+     */
+    public static Object event(String event, String kind, Object a, Object b, Object c) {
+        try {
+            switch (event) {
+                case "starting":
+                    serverStarting(kind, a);
+                    break;
+                case "started":
+                    serverStarted(kind, a);
+                    break;
+                case "exit":
+                    exitRequested((Integer) a);
+                    break;
+                case "notReady":
+                    return answerNotReady(kind, a, b, c);
+                default:
+                    break;
+            }
+        } catch (Throwable t) {
+            Log.failure("the " + event + " event of " + kind, t);
+        }
+        return Boolean.FALSE; // also what notReady's woven code reads when anything failed: the server goes on
     }
 
     public static void serverStarting(String kind, Object server) {

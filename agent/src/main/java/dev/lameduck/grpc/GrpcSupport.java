@@ -1,18 +1,13 @@
 package dev.lameduck.grpc;
 
-import static net.bytebuddy.matcher.ElementMatchers.isPublic;
-import static net.bytebuddy.matcher.ElementMatchers.nameEndsWith;
-import static net.bytebuddy.matcher.ElementMatchers.named;
-import static net.bytebuddy.matcher.ElementMatchers.takesArguments;
-
 import dev.lameduck.server.Discovery;
+import dev.lameduck.server.Hook;
 import dev.lameduck.server.ServerHandle;
 import dev.lameduck.server.ServerSupport;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
-import net.bytebuddy.agent.builder.AgentBuilder;
-import net.bytebuddy.asm.Advice;
 
 /**
  * grpc-java 1.60 to 1.85, over grpc-netty or grpc-netty-shaded: {@code io.grpc.internal.ServerImpl#start()}
@@ -26,15 +21,10 @@ public final class GrpcSupport implements ServerSupport {
         return "grpc";
     }
 
+    /** After {@code ServerImpl.start()}: the server listens; nothing needs changing before it does. */
     @Override
-    public List<String> types() {
-        return Collections.singletonList(SERVER_IMPL);
-    }
-
-    @Override
-    public AgentBuilder instrument(AgentBuilder builder, AgentBuilder.Transformer.ForAdvice advice) {
-        return builder.type(named(SERVER_IMPL).or(nameEndsWith("." + SERVER_IMPL)))
-                .transform(advice.advice(named("start").and(takesArguments(0)).and(isPublic()), "dev.lameduck.grpc.GrpcSupport$StartAdvice"));
+    public List<Hook> hooks() {
+        return Arrays.asList(Hook.exit(kind(), "starting", SERVER_IMPL, "start", 0), Hook.exit(kind(), "started", SERVER_IMPL, "start", 0));
     }
 
     /**
@@ -61,17 +51,4 @@ public final class GrpcSupport implements ServerSupport {
         return GrpcHandle.prepare(server);
     }
 
-    /** After {@code ServerImpl.start()}: the server listens; nothing needs changing before it does. */
-    public static final class StartAdvice {
-        private StartAdvice() {}
-
-        @Advice.OnMethodExit(suppress = Throwable.class, onThrowable = Throwable.class)
-        static void exit(@Advice.This Object server, @Advice.Thrown Throwable failed) throws Exception {
-            if (failed == null) {
-                Class<?> bridge = Class.forName("dev.lameduck.bridge.Bridge", true, ClassLoader.getSystemClassLoader());
-                bridge.getMethod("serverStarting", String.class, Object.class).invoke(null, "grpc", server);
-                bridge.getMethod("serverStarted", String.class, Object.class).invoke(null, "grpc", server);
-            }
-        }
-    }
 }

@@ -35,6 +35,7 @@ public final class Discovery {
     private Field threadTarget;
     private boolean threadTargetLooked;
 
+    /** @param instrumentation null: threads are walked through their own fields only, not through what they run */
     public Discovery(Instrumentation instrumentation) {
         this.instrumentation = instrumentation;
     }
@@ -62,6 +63,11 @@ public final class Discovery {
     public Object nearest(Object root, String name) {
         List<Object> found = reachable(Collections.singletonList(root), name, 1);
         return found.isEmpty() ? null : found.get(0);
+    }
+
+    /** The objects of the type {@code name} reachable from {@code root}, at most {@code limit}. */
+    public List<Object> reachableFrom(Object root, String name, int limit) {
+        return reachable(Collections.singletonList(root), name, limit);
     }
 
     private List<Object> reachable(List<Object> roots, String name, int limit) {
@@ -166,6 +172,9 @@ public final class Discovery {
      * {@code java.lang}, which the instrumentation opens to the agent (the one thing only an agent may do).
      */
     private Object threadTarget(Thread t) {
+        if (instrumentation == null) {
+            return null;
+        }
         try {
             if (!threadTargetLooked) {
                 threadTargetLooked = true;

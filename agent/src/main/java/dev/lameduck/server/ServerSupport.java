@@ -1,7 +1,6 @@
 package dev.lameduck.server;
 
 import java.util.List;
-import net.bytebuddy.agent.builder.AgentBuilder;
 
 /** One kind of server: how its start is noticed, and the handle that drives a started one. */
 public interface ServerSupport {
@@ -9,13 +8,10 @@ public interface ServerSupport {
     String kind();
 
     /**
-     * The types {@link #instrument} matches, as class names (relocated copies, under any prefix, match too): the
-     * agent holds their loading until the advice is ready.
+     * The calls to weave into this server's classes; the agent holds the loading of those classes (relocated
+     * copies too) until its weaver is ready. The first hook's class is the server object {@link #prepare} takes.
      */
-    List<String> types();
-
-    /** Adds this server's type matchers and advice; {@code advice} already knows where advice classes are. */
-    AgentBuilder instrument(AgentBuilder builder, AgentBuilder.Transformer.ForAdvice advice);
+    List<Hook> hooks();
 
     /**
      * For an agent attached to a running JVM: the server objects of this kind that started before it came (their
@@ -23,7 +19,7 @@ public interface ServerSupport {
      * that the live threads lead to.
      */
     default List<Object> started(Discovery discovery) throws Exception {
-        return discovery.reachableFromThreads(types().get(0));
+        return discovery.reachableFromThreads(hooks().get(0).type);
     }
 
     /** Called as the server object starts, before it listens: returns the handle that will drive it. */
@@ -31,7 +27,7 @@ public interface ServerSupport {
 
     /**
      * For {@code lameduck.readiness.paths}, in the lame duck: if the request (the arguments of the server method
-     * the support's request advice wraps) is for a readiness path, answers it 503 and returns true. Servers whose
+     * its {@link Hook.Where#NOT_READY} hook is in) is for a readiness path, answers it 503 and returns true. Servers whose
      * handle answers them itself, and those without HTTP, keep the default.
      */
     default boolean answerNotReady(Object request, Object response, Object callback) throws Exception {

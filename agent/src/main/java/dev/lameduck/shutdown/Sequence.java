@@ -162,21 +162,24 @@ final class Sequence {
     }
 
     /**
-     * Drained once nothing has been in flight for {@link #QUIET_MILLIS}: a connection accepted just before the
-     * listener closed may carry a request that no server has picked up yet, and stopping now would reset it.
+     * Drained once nothing is in flight, but never sooner than {@link #QUIET_MILLIS} after the listeners closed: a
+     * connection accepted just before may carry a request that no server has picked up yet, and stopping now would
+     * reset it. Later, nothing new can come (open connections were told to close or go away), so the drain ends
+     * as soon as the last request does.
      */
     private static boolean awaitDrain(List<ServerHandle> all, IntSupplier waitingRequests, long endNanos) {
-        long quietSince = System.nanoTime();
-        while (System.nanoTime() - quietSince < TimeUnit.MILLISECONDS.toNanos(QUIET_MILLIS)) {
-            if (inFlight(all) - waitingRequests.getAsInt() > 0) {
-                if (System.nanoTime() - endNanos >= 0) {
-                    return false;
-                }
-                quietSince = System.nanoTime();
+        long settled = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(QUIET_MILLIS);
+        while (true) {
+            boolean busy = inFlight(all) - waitingRequests.getAsInt() > 0;
+            long now = System.nanoTime();
+            if (!busy && now - settled >= 0) {
+                return true;
+            }
+            if (busy && now - endNanos >= 0) {
+                return false;
             }
             sleep(POLL_MILLIS);
         }
-        return true;
     }
 
     /**

@@ -1,19 +1,14 @@
 package dev.lameduck.tomcat;
 
-import static net.bytebuddy.matcher.ElementMatchers.isPublic;
-import static net.bytebuddy.matcher.ElementMatchers.nameEndsWith;
-import static net.bytebuddy.matcher.ElementMatchers.named;
-import static net.bytebuddy.matcher.ElementMatchers.takesArguments;
-
+import dev.lameduck.server.Hook;
 import dev.lameduck.server.Readiness;
 import dev.lameduck.server.Reflect;
 import dev.lameduck.server.ServerHandle;
 import dev.lameduck.server.ServerSupport;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
-import net.bytebuddy.agent.builder.AgentBuilder;
-import net.bytebuddy.asm.Advice;
 
 /**
  * Tomcat 9, 10.1 and 11, embedded or the distribution: each {@code org.apache.catalina.connector.Connector} is
@@ -29,21 +24,20 @@ public final class TomcatSupport implements ServerSupport {
         return "tomcat";
     }
 
+    /**
+     * {@code initInternal()} before the connector binds (registered, so that it binds on start and can close its
+     * socket later), {@code startInternal()} once it listens (reported with its port); with readiness paths, the
+     * check before {@code CoyoteAdapter.service} (every HTTP/1.1 request and HTTP/2 stream).
+     */
     @Override
-    public List<String> types() {
-        return Readiness.configured() ? Arrays.asList(CONNECTOR, ADAPTER) : Collections.singletonList(CONNECTOR);
-    }
-
-    @Override
-    public AgentBuilder instrument(AgentBuilder builder, AgentBuilder.Transformer.ForAdvice advice) {
-        AgentBuilder connector = builder.type(named(CONNECTOR).or(nameEndsWith("." + CONNECTOR)))
-                .transform(advice.advice(named("initInternal").and(takesArguments(0)), "dev.lameduck.tomcat.TomcatSupport$InitAdvice")
-                        .advice(named("startInternal").and(takesArguments(0)), "dev.lameduck.tomcat.TomcatSupport$StartAdvice"));
-        if (!Readiness.configured()) {
-            return connector;
+    public List<Hook> hooks() {
+        List<Hook> hooks = new ArrayList<>(Arrays.asList(
+                Hook.enter(kind(), "starting", CONNECTOR, "initInternal", 0),
+                Hook.exit(kind(), "started", CONNECTOR, "startInternal", 0)));
+        if (Readiness.configured()) {
+            hooks.add(Hook.notReady(kind(), ADAPTER, "service", 2));
         }
-        return connector.type(named(ADAPTER).or(nameEndsWith("." + ADAPTER)))
-                .transform(advice.advice(named("service").and(takesArguments(2)).and(isPublic()), "dev.lameduck.tomcat.TomcatSupport$ReadinessAdvice"));
+        return hooks;
     }
 
     /** {@code CoyoteAdapter.service(coyote Request, coyote Response)}: a readiness path gets 503, the processor ends the response. */
@@ -56,47 +50,9 @@ public final class TomcatSupport implements ServerSupport {
         return true;
     }
 
-    /** Before {@code CoyoteAdapter.service} (every HTTP/1.1 request and HTTP/2 stream); skips it when the agent answered. */
-    public static final class ReadinessAdvice {
-        private ReadinessAdvice() {}
-
-        @Advice.OnMethodEnter(skipOn = Advice.OnNonDefaultValue.class, suppress = Throwable.class)
-        static boolean enter(@Advice.Argument(0) Object request, @Advice.Argument(1) Object response) throws Exception {
-            return System.getProperty("lameduck.internal.lame-duck") != null
-                    && (Boolean) Class.forName("dev.lameduck.bridge.Bridge", true, ClassLoader.getSystemClassLoader())
-                            .getMethod("answerNotReady", String.class, Object.class, Object.class, Object.class)
-                            .invoke(null, "tomcat", request, response, null);
-        }
-    }
-
     @Override
     public ServerHandle prepare(Object connector) throws Exception {
         return TomcatHandle.prepare(connector);
     }
 
-    /** Before the connector binds: registered, so that it binds on start and can close its socket later. */
-    public static final class InitAdvice {
-        private InitAdvice() {}
-
-        @Advice.OnMethodEnter(suppress = Throwable.class)
-        static void enter(@Advice.This Object connector) throws Exception {
-            Class.forName("dev.lameduck.bridge.Bridge", true, ClassLoader.getSystemClassLoader())
-                    .getMethod("serverStarting", String.class, Object.class)
-                    .invoke(null, "tomcat", connector);
-        }
-    }
-
-    /** Once the connector listens: reported with its port. */
-    public static final class StartAdvice {
-        private StartAdvice() {}
-
-        @Advice.OnMethodExit(suppress = Throwable.class, onThrowable = Throwable.class)
-        static void exit(@Advice.This Object connector, @Advice.Thrown Throwable failed) throws Exception {
-            if (failed == null) {
-                Class.forName("dev.lameduck.bridge.Bridge", true, ClassLoader.getSystemClassLoader())
-                        .getMethod("serverStarted", String.class, Object.class)
-                        .invoke(null, "tomcat", connector);
-            }
-        }
-    }
 }

@@ -3,14 +3,13 @@ package dev.lameduck.undertow;
 import static dev.lameduck.server.Reflect.tryCall;
 
 import dev.lameduck.Log;
+import dev.lameduck.server.Discovery;
 import dev.lameduck.server.Readiness;
 import dev.lameduck.server.Reflect;
 import dev.lameduck.server.ServerHandle;
 import dev.lameduck.server.Servers;
 import java.lang.reflect.Field;
-import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
-import java.lang.reflect.Proxy;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -20,21 +19,20 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Drives one Undertow server (2.2 to 2.4) through its own API.
  *
  * <ul>
  *   <li>In flight: before {@code start()} reads them, the root handlers (the server's and each listener's) are
- *       wrapped in an {@code HttpHandler} that notes each exchange until its completion listener runs, so
- *       dispatched and async exchanges count until they end. Undertow's {@code GracefulShutdownHandler} is not
- *       used: once shut down it answers 503.</li>
- *   <li>Lame duck: exchanges are made non-persistent ({@code setPersistent(false)}), so Undertow ends the
+ *       wrapped in a generated {@code HttpHandler} ({@link Counting}) that counts each exchange until its
+ *       completion listener runs, so dispatched and async exchanges count until they end. Undertow's
+ *       {@code GracefulShutdownHandler} is not used: once shut down it answers 503.</li>
+ *   <li>Lame duck: new exchanges are made non-persistent ({@code setPersistent(false)}), so Undertow ends the
  *       response with {@code Connection: close}. An HTTP/2 connection gets its GOAWAY (NO_ERROR) as soon as it
  *       has no exchange in flight: Undertow 2.x has no graceful GOAWAY that leaves open streams running
  *       ({@code Http2Channel.sendGoAway} closes the connection once the frame is written), so it is sent when
- *       nothing is left to lose. Readiness paths are answered 503 in the wrapper.</li>
+ *       nothing is left to lose (and no exchange from before the lame duck runs). Readiness paths are answered 503.</li>
  *   <li>Stop accepting: the accepting channels are closed; connections already open keep being served.</li>
  * </ul>
  */
@@ -46,24 +44,24 @@ final class UndertowHandle implements ServerHandle {
     private final Object server;
     private final Listener attached;
     private final String version;
-    /** Each exchange in flight, with its arrival ({@link System#nanoTime()}). */
+    /** The counting handler and listener, generated into Undertow's class loader: counters only, until the lame duck. */
+    private final Counting counting;
+    /**
+     * Each exchange in flight that the agent knows of, with its arrival ({@link System#nanoTime()}): those that
+     * started in the lame duck, and those found running at its start (noted with that time, see {@link #older}).
+     */
     private final Map<Object, Long> exchanges = new ConcurrentHashMap<>();
-    private final AtomicLong completed = new AtomicLong();
+    /** The exchanges found running at the lame duck's start. */
+    private final Set<Object> older = Collections.newSetFromMap(new ConcurrentHashMap<>());
     private final Set<Object> lameDuckConnections = Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
-    private volatile boolean lameDuck;
     private String attachedPorts = "(no port)";
 
-    // Resolved once: the wrapper runs on every request.
-    private final Method handleRequest;
-    private final Method addCompletionListener;
+    // Resolved once: used on every request of the lame duck.
     private final Method setPersistent;
-    private final Method isResponseStarted;
     private final Method getConnection;
     private final Method getRequestPath;
     private final Method setStatusCode;
     private final Method endExchange;
-    private final Method proceed;
-    private final Object completionListener;
 
     /** One listener of a server started before the agent was attached: XNIO's accepting channel and Undertow's open listener. */
     static final class Listener {
@@ -84,29 +82,12 @@ final class UndertowHandle implements ServerHandle {
                 .getMethod("getVersionString").invoke(null));
         Class<?> handler = Reflect.sibling(known, knownName, "io.undertow.server.HttpHandler");
         Class<?> exchange = Reflect.sibling(known, knownName, "io.undertow.server.HttpServerExchange");
-        Class<?> listener = Reflect.sibling(known, knownName, "io.undertow.server.ExchangeCompletionListener");
-        Class<?> nextListener = Reflect.sibling(known, knownName, "io.undertow.server.ExchangeCompletionListener$NextListener");
-        handleRequest = handler.getMethod("handleRequest", exchange);
-        addCompletionListener = exchange.getMethod("addExchangeCompleteListener", listener);
         setPersistent = exchange.getMethod("setPersistent", boolean.class);
-        isResponseStarted = exchange.getMethod("isResponseStarted");
         getConnection = exchange.getMethod("getConnection");
         getRequestPath = exchange.getMethod("getRequestPath");
         setStatusCode = exchange.getMethod("setStatusCode", int.class);
         endExchange = exchange.getMethod("endExchange");
-        proceed = nextListener.getMethod("proceed");
-        completionListener = Proxy.newProxyInstance(listener.getClassLoader(), new Class<?>[] {listener}, (proxy, method, args) -> {
-            if (method.getName().equals("exchangeEvent")) {
-                exchanges.remove(args[0]);
-                completed.incrementAndGet();
-                if (lameDuck) {
-                    goAwayIfIdle(args[0]);
-                }
-                proceed.invoke(args[1]);
-                return null;
-            }
-            return objectMethod(proxy, method, args);
-        });
+        counting = new Counting(handler);
     }
 
     /** Before {@code start()}: wraps the root handler of the server and of each listener that has its own. */
@@ -147,41 +128,51 @@ final class UndertowHandle implements ServerHandle {
         }
     }
 
-    /** An HttpHandler, in Undertow's class loader, that notes the exchange and passes it on. */
-    private Object counting(Object next) {
-        Class<?> handler = handleRequest.getDeclaringClass();
-        return Proxy.newProxyInstance(handler.getClassLoader(), new Class<?>[] {handler}, (proxy, method, args) -> {
-            if (!method.getName().equals("handleRequest")) {
-                return objectMethod(proxy, method, args);
+    /** The counting handler in front of {@code next}. */
+    private Object counting(Object next) throws Exception {
+        return counting.wrap(next);
+    }
+
+    /**
+     * In the lame duck, each new exchange: noted (to be named if it is still running at the drain's end), made
+     * non-persistent so that its response carries {@code Connection: close}, its connection noted; a readiness
+     * path is answered 503 here. True when answered.
+     */
+    private boolean lameDuckExchange(Object exchange) {
+        try {
+            exchanges.put(exchange, System.nanoTime());
+            setPersistent.invoke(exchange, false);
+            Object h2 = http2Channel(exchange);
+            lameDuckConnections.add(h2 != null ? h2 : getConnection.invoke(exchange));
+            if (Readiness.refuses(getRequestPath.invoke(exchange))) {
+                setStatusCode.invoke(exchange, 503);
+                endExchange.invoke(exchange);
+                return true;
             }
-            Object exchange = args[0];
-            if (exchanges.putIfAbsent(exchange, System.nanoTime()) == null) {
-                addCompletionListener.invoke(exchange, completionListener);
-            }
-            if (lameDuck) {
-                setPersistent.invoke(exchange, false);
-                Object h2 = http2Channel(exchange);
-                lameDuckConnections.add(h2 != null ? h2 : getConnection.invoke(exchange));
-                if (Readiness.refuses(getRequestPath.invoke(exchange))) {
-                    setStatusCode.invoke(exchange, 503);
-                    endExchange.invoke(exchange);
-                    return null;
-                }
-            }
-            try {
-                return handleRequest.invoke(next, exchange);
-            } catch (InvocationTargetException e) {
-                throw e.getCause();
-            }
-        });
+        } catch (Exception e) {
+            Log.debug("lame duck on %s: %s", exchange, e);
+        }
+        return false;
+    }
+
+    /** In the lame duck, each completed exchange. */
+    private void completed(Object exchange) {
+        exchanges.remove(exchange);
+        older.remove(exchange);
+        goAwayIfIdle(exchange);
+    }
+
+    /** Exchanges in flight that the agent does not know of (started before the lame duck, and not found at its start). */
+    private int olderInFlight() {
+        return (int) Math.max(0, counting.inFlight.sum() - exchanges.size());
     }
 
     /** After an exchange in the lame duck: its HTTP/2 connection is told to go away once nothing else runs on it. */
     private void goAwayIfIdle(Object exchange) {
         try {
             Object channel = http2Channel(exchange);
-            if (channel == null) {
-                return;
+            if (channel == null || olderInFlight() > 0) {
+                return; // one of them may run on this connection, and Undertow's GOAWAY closes it
             }
             for (Object other : exchanges.keySet()) {
                 if (http2Channel(other) == channel) {
@@ -198,17 +189,6 @@ final class UndertowHandle implements ServerHandle {
     private Object http2Channel(Object exchange) throws Exception {
         Object connection = getConnection.invoke(exchange);
         return connection != null && connection.getClass().getName().endsWith(HTTP2_CONNECTION) ? Reflect.field(connection, "channel") : null;
-    }
-
-    private static Object objectMethod(Object proxy, Method method, Object[] args) {
-        switch (method.getName()) {
-            case "hashCode":
-                return System.identityHashCode(proxy);
-            case "equals":
-                return proxy == args[0];
-            default:
-                return "lameduck request counter";
-        }
     }
 
     @Override
@@ -234,18 +214,41 @@ final class UndertowHandle implements ServerHandle {
         return sb.length() == 0 ? "(no port)" : sb.toString();
     }
 
+    /**
+     * From now on each exchange goes through the agent too. Exchanges already running keep their keep-alive: the
+     * generated handler keeps no list of them (a counter is all a request pays before the lame duck); with a
+     * delay, their connections' next requests come in the lame duck and get {@code Connection: close} then.
+     */
     @Override
     public void lameDuck() {
-        lameDuck = true;
-        for (Object exchange : exchanges.keySet()) {
-            try {
-                if (!(Boolean) isResponseStarted.invoke(exchange)) {
-                    setPersistent.invoke(exchange, false);
-                }
-            } catch (Exception e) {
-                Log.debug("lame duck on %s: %s", exchange, e);
+        counting.completion.set(this::completed);
+        counting.lameDuck.set(this::lameDuckExchange);
+        long now = System.nanoTime();
+        for (Object exchange : running()) {
+            older.add(exchange);
+            exchanges.putIfAbsent(exchange, now);
+            if (Boolean.FALSE.equals(tryCall(exchange, "isResponseStarted"))) {
+                tryCall(exchange, "setPersistent", false);
             }
         }
+    }
+
+    /**
+     * The exchanges running now. The generated handler only counts them, so they are looked for once, here, from
+     * the XNIO worker: its I/O threads' selectors lead to the connections and to the exchange each one serves.
+     */
+    private List<Object> running() {
+        List<Object> found = new ArrayList<>();
+        Object worker = tryCall(server != null ? server : attached.channel, "getWorker");
+        if (worker == null || counting.inFlight.sum() == 0) {
+            return found;
+        }
+        for (Object exchange : new Discovery(null).reachableFrom(worker, "io.undertow.server.HttpServerExchange", 100_000)) {
+            if (Boolean.FALSE.equals(tryCall(exchange, "isComplete"))) {
+                found.add(exchange);
+            }
+        }
+        return found;
     }
 
     @Override
@@ -269,12 +272,12 @@ final class UndertowHandle implements ServerHandle {
 
     @Override
     public int inFlight() {
-        return exchanges.size();
+        return (int) counting.inFlight.sum();
     }
 
     @Override
     public long completed() {
-        return completed.get();
+        return counting.completed.sum();
     }
 
     @Override
@@ -282,7 +285,13 @@ final class UndertowHandle implements ServerHandle {
         List<String> out = new ArrayList<>();
         for (Map.Entry<Object, Long> e : exchanges.entrySet()) {
             long age = (System.nanoTime() - e.getValue()) / 1_000_000;
-            out.add(tryCall(e.getKey(), "getRequestMethod") + " " + tryCall(e.getKey(), "getRequestPath") + " (" + age + " ms)");
+            // Found running at the lame duck's start: its own start is not known, only that it was earlier.
+            String since = (older.contains(e.getKey()) ? ">" : "") + age + " ms";
+            out.add(tryCall(e.getKey(), "getRequestMethod") + " " + tryCall(e.getKey(), "getRequestPath") + " (" + since + ")");
+        }
+        int older = olderInFlight();
+        if (older > 0) {
+            out.add(older + " more started before the signal (not found from the worker)");
         }
         return out;
     }
@@ -294,7 +303,7 @@ final class UndertowHandle implements ServerHandle {
 
     @Override
     public void stop() {
-        if (exchanges.isEmpty() && server != null) {
+        if (inFlight() == 0 && server != null) {
             Reflect.require(server, "stop");
             return;
         }

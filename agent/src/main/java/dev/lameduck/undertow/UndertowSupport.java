@@ -1,18 +1,13 @@
 package dev.lameduck.undertow;
 
-import static net.bytebuddy.matcher.ElementMatchers.isPublic;
-import static net.bytebuddy.matcher.ElementMatchers.nameEndsWith;
-import static net.bytebuddy.matcher.ElementMatchers.named;
-import static net.bytebuddy.matcher.ElementMatchers.takesArguments;
-
 import dev.lameduck.server.Discovery;
+import dev.lameduck.server.Hook;
 import dev.lameduck.server.ServerHandle;
 import dev.lameduck.server.ServerSupport;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
-import net.bytebuddy.agent.builder.AgentBuilder;
-import net.bytebuddy.asm.Advice;
 
 /** Undertow 2.2 to 2.4: {@code io.undertow.Undertow#start()}, also relocated. */
 public final class UndertowSupport implements ServerSupport {
@@ -23,15 +18,10 @@ public final class UndertowSupport implements ServerSupport {
         return "undertow";
     }
 
+    /** {@code Undertow.start()}: the root handlers are wrapped before it reads them, the listeners reported after. */
     @Override
-    public List<String> types() {
-        return Collections.singletonList(UNDERTOW);
-    }
-
-    @Override
-    public AgentBuilder instrument(AgentBuilder builder, AgentBuilder.Transformer.ForAdvice advice) {
-        return builder.type(named(UNDERTOW).or(nameEndsWith("." + UNDERTOW)))
-                .transform(advice.advice(named("start").and(takesArguments(0)).and(isPublic()), "dev.lameduck.undertow.UndertowSupport$StartAdvice"));
+    public List<Hook> hooks() {
+        return Arrays.asList(Hook.enter(kind(), "starting", UNDERTOW, "start", 0), Hook.exit(kind(), "started", UNDERTOW, "start", 0));
     }
 
     @Override
@@ -59,24 +49,4 @@ public final class UndertowSupport implements ServerSupport {
         return found;
     }
 
-    /** Around {@code Undertow.start()}: wraps the root handlers before they are used, reports the listeners after. */
-    public static final class StartAdvice {
-        private StartAdvice() {}
-
-        @Advice.OnMethodEnter(suppress = Throwable.class)
-        static void enter(@Advice.This Object server) throws Exception {
-            Class.forName("dev.lameduck.bridge.Bridge", true, ClassLoader.getSystemClassLoader())
-                    .getMethod("serverStarting", String.class, Object.class)
-                    .invoke(null, "undertow", server);
-        }
-
-        @Advice.OnMethodExit(suppress = Throwable.class, onThrowable = Throwable.class)
-        static void exit(@Advice.This Object server, @Advice.Thrown Throwable failed) throws Exception {
-            if (failed == null) {
-                Class.forName("dev.lameduck.bridge.Bridge", true, ClassLoader.getSystemClassLoader())
-                        .getMethod("serverStarted", String.class, Object.class)
-                        .invoke(null, "undertow", server);
-            }
-        }
-    }
 }

@@ -25,7 +25,7 @@ class BenchScriptTest {
         String out = Files.readString(log, StandardCharsets.UTF_8);
         assertEquals(0, p.exitValue(), out);
         for (String measure : new String[] {"startup to first answer", "throughput, requests/s", "RSS after load", "metaspace used",
-                "idle SIGTERM -> exit", "busy: exit after last answer", "agent in premain", "advice ready"}) {
+                "idle SIGTERM -> exit", "busy: exit after last answer", "agent install in premain"}) {
             assertTrue(out.lines().anyMatch(l -> l.contains(measure) && l.matches(".*\\d.*")), measure + " is reported:\n" + out);
         }
         assertTrue(out.contains("grpc-1.85"), out);

@@ -241,7 +241,8 @@ class HttpShutdownTest {
             long millis = (p.exitedAtNanos() - signalled) / 1_000_000;
             assertTrue(millis >= 2000 && millis < 15_000, "forced stop at the drain time (2 s), well before the deadline (28 s): " + millis);
             String aborted = p.awaitLine("drain ended after \\d+ms with 1 in flight", PROMPTLY);
-            assertTrue(aborted.matches(".*GET /hang \\(\\d+ ms\\).*"), "the stuck request is named: " + aborted);
+            // ">N ms": found running at the lame duck's start (Undertow counts requests, and lists them only from then)
+            assertTrue(aborted.matches(".*GET /hang \\(>?\\d+ ms\\).*"), "the stuck request is named: " + aborted);
             assertFalse(p.output().contains("hunter2"), "query strings may carry secrets; never logged");
             hang.handle((r, t) -> null).join();
         }
