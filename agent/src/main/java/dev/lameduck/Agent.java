@@ -92,7 +92,7 @@ public final class Agent implements Bridge.Receiver {
             Bridge.connect(agent);
             List<Hook> hooks = Installer.hooks(config, supports);
             Faults.at("install");
-            Installer.install(instrumentation, hooks);
+            Installer.install(instrumentation, hooks, atStartup);
             Log.info("installed: %s (%d ms); %s", supports.isEmpty() ? "no server" : kinds(supports), (System.nanoTime() - start) / 1_000_000,
                     config.plan());
             if (!atStartup) {
@@ -159,7 +159,9 @@ public final class Agent implements Bridge.Receiver {
         }
         try {
             Faults.at("prepare");
+            long start = System.nanoTime();
             servers.register(server, Faults.inject(support.prepare(server)));
+            Log.debug("%s prepared in %d ms", kind, (System.nanoTime() - start) / 1_000_000);
         } catch (Throwable t) {
             Log.failure("preparing " + kind + " " + server.getClass().getName() + " for a graceful shutdown", t);
         }

@@ -21,10 +21,26 @@ final class Installer {
         return hooks;
     }
 
-    /** For an agent attached to a running JVM: weaves from now on, and into the hooked classes loaded already. */
-    static void install(Instrumentation instrumentation, List<Hook> hooks) throws Exception {
+    /**
+     * Weaves from now on, and into the hooked classes loaded already: at JVM start only {@code java.lang.Runtime},
+     * which is then done on a background thread ({@code inBackground}), off the application's start: a
+     * {@code System.exit} before it is done finds no server to drain anyway.
+     */
+    static void install(Instrumentation instrumentation, List<Hook> hooks, boolean inBackground) throws Exception {
         instrumentation.addTransformer(new Weaver(hooks), true);
-        retransformLoaded(instrumentation, hooks);
+        if (!inBackground) {
+            retransformLoaded(instrumentation, hooks);
+            return;
+        }
+        Thread t = new Thread(() -> {
+            try {
+                retransformLoaded(instrumentation, hooks);
+            } catch (Throwable e) {
+                Log.failure("weaving the classes loaded before the agent", e);
+            }
+        }, "lameduck-install");
+        t.setDaemon(true);
+        t.start();
     }
 
     /** Retransforms the loaded classes that hooks match (through whichever transformer weaves them). */

@@ -98,6 +98,8 @@ final class Weaver implements ClassFileTransformer {
                     woven.add(name + descriptor + " " + h.where);
                 }
             }
+            // The readiness check last: its frame must come right before the method's own first instruction.
+            mine.sort((a, b) -> Boolean.compare(a.where == Hook.Where.NOT_READY, b.where == Hook.Where.NOT_READY));
             return mine.isEmpty() ? mv : new Calls(mv, mine, descriptor, version >= Opcodes.V1_6);
         }
 

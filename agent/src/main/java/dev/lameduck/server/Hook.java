@@ -22,6 +22,7 @@ public final class Hook {
     }
 
     public final String type;
+    private final String internalName;
     public final String method;
     public final int parameters;
     public final boolean publicOnly;
@@ -33,6 +34,7 @@ public final class Hook {
 
     private Hook(String type, String method, int parameters, boolean publicOnly, Where where, String event, String kind) {
         this.type = type;
+        this.internalName = type.replace('.', '/');
         this.method = method;
         this.parameters = parameters;
         this.publicOnly = publicOnly;
@@ -60,10 +62,10 @@ public final class Hook {
         return new Hook("java.lang.Runtime", "exit", 1, true, Where.EXIT_STATUS, "exit", "");
     }
 
-    /** Whether {@code internalName} is this hook's class or a relocated copy ({@code com/example/fat/org/...}). */
-    public boolean matchesClass(String internalName) {
-        String n = type.replace('.', '/');
-        return internalName.endsWith(n) && (internalName.length() == n.length() || internalName.charAt(internalName.length() - n.length() - 1) == '/');
+    /** Whether {@code name} (internal form) is this hook's class or a relocated copy ({@code com/example/fat/org/...}). */
+    public boolean matchesClass(String name) {
+        String n = this.internalName;
+        return name.endsWith(n) && (name.length() == n.length() || name.charAt(name.length() - n.length() - 1) == '/');
     }
 
     @Override

@@ -76,6 +76,12 @@ public enum TestApp {
         return this != SPRING_BOOT_3_5;
     }
 
+    /** The oldest and the newest version of each server (and the Tomcat distribution): tested on Temurin 25 too. */
+    boolean isOldestOrNewest() {
+        return this == JETTY_9_4 || this == JETTY_12_1 || this == TOMCAT_9 || this == TOMCAT_11 || this == TOMCAT_DISTRIBUTION
+                || this == UNDERTOW_2_2 || this == UNDERTOW_2_4;
+    }
+
     /** A relocated build or a framework on top of a server version that is tested on its own too. */
     boolean isAVariant() {
         return folder.endsWith("-relocated") || this == SPRING_BOOT_3_5 || this == JAVALIN_7 || this == DROPWIZARD_5;
