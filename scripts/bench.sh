@@ -3,7 +3,7 @@
 #
 #   startup    JVM start -> first 200 on /health (gRPC apps: -> "listening on", no gRPC client here), and the
 #              agent's own install time from its log line (all of it in premain)
-#   throughput wrk, keep-alive, /work?ms=0 (HTTP apps)
+#   throughput wrk, keep-alive, /work?ms=0 (HTTP apps), after a warm-up of half as long
 #   memory     RSS and metaspace used after the throughput run (warm)
 #   idle       SIGTERM -> exit with delay=0, nothing in flight
 #   busy       20 requests ending at known times (0.5 s .. 1.45 s) at SIGTERM: exit - last answer (HTTP apps)
@@ -75,6 +75,8 @@ stop_idle() { # SIGTERM -> exit
 
 measure_load_and_memory() { # $1 = mode
   if [ "$grpc" = no ]; then
+    # Warm-up first (the JIT): without it the figure is the compiler's progress, not the steady state.
+    wrk -t2 -c32 -d"$(((seconds + 1) / 2))s" "http://127.0.0.1:$port/work?ms=0" >/dev/null 2>&1
     wrk -t2 -c32 -d"${seconds}s" "http://127.0.0.1:$port/work?ms=0" >"$tmp/wrk" 2>&1
     awk '/Requests\/sec/ {printf "%.0f\n", $2}' "$tmp/wrk" >>"$tmp/rps-$1"
   else
