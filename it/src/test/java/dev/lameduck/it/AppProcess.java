@@ -230,6 +230,16 @@ public final class AppProcess implements AutoCloseable {
         }
     }
 
+    /** How often {@code part} occurs in the output so far. */
+    public int count(String part) {
+        String text = output();
+        int n = 0;
+        for (int i = text.indexOf(part); i >= 0; i = text.indexOf(part, i + 1)) {
+            n++;
+        }
+        return n;
+    }
+
     /** The index of the first output line matching {@code regex}, -1 if none. */
     public int lineIndex(String regex) {
         Pattern p = Pattern.compile(regex);

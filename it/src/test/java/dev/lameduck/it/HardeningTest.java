@@ -48,8 +48,7 @@ class HardeningTest {
             p.awaitLine("test-app: next server starting slowly", PROMPTLY);
             ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", grpcPort).usePlaintext().build();
             try {
-                CompletableFuture<String> rpc = CompletableFuture.supplyAsync(() -> TestGrpc.newBlockingStub(channel)
-                        .withDeadlineAfter(30, TimeUnit.SECONDS).work(WorkRequest.newBuilder().setMs(1000).build()).getBody());
+                CompletableFuture<String> rpc = work(channel, 1000);
                 Thread.sleep(200);
                 p.signal("TERM");
                 assertEquals("ok", rpc.get(10, TimeUnit.SECONDS), "the started server is drained");
@@ -70,10 +69,10 @@ class HardeningTest {
         try (AppProcess p = AppProcess.start(TestApp.JETTY_12_1, twice, AppProcess.logName(test))) {
             p.signal("TERM");
             assertEquals(143, p.awaitExit(PROMPTLY));
-            assertEquals(1, count(p.output(), "[lameduck] installed:"), p.output());
-            assertEquals(1, count(p.output(), "already installed"), p.output());
-            assertEquals(1, count(p.output(), "registered"), p.output());
-            assertEquals(1, count(p.output(), "SIGTERM: lame duck"), p.output());
+            assertEquals(1, p.count("[lameduck] installed:"), p.output());
+            assertEquals(1, p.count("already installed"), p.output());
+            assertEquals(1, p.count("registered"), p.output());
+            assertEquals(1, p.count("SIGTERM: lame duck"), p.output());
         }
     }
 
@@ -86,8 +85,7 @@ class HardeningTest {
                     HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + p.port() + "/hang")).build(), HttpResponse.BodyHandlers.ofString());
             ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", grpcPort).usePlaintext().build();
             try {
-                CompletableFuture<String> rpc = CompletableFuture.supplyAsync(() -> TestGrpc.newBlockingStub(channel)
-                        .withDeadlineAfter(30, TimeUnit.SECONDS).work(WorkRequest.newBuilder().setMs(1500).build()).getBody());
+                CompletableFuture<String> rpc = work(channel, 1500);
                 Thread.sleep(500);
                 p.signal("TERM");
 
@@ -103,11 +101,9 @@ class HardeningTest {
         }
     }
 
-    private static int count(String text, String part) {
-        int n = 0;
-        for (int i = text.indexOf(part); i >= 0; i = text.indexOf(part, i + 1)) {
-            n++;
-        }
-        return n;
+    /** A Work RPC of {@code ms} on its way, its answer's body to come. */
+    private static CompletableFuture<String> work(ManagedChannel channel, int ms) {
+        return CompletableFuture.supplyAsync(() -> TestGrpc.newBlockingStub(channel)
+                .withDeadlineAfter(30, TimeUnit.SECONDS).work(WorkRequest.newBuilder().setMs(ms).build()).getBody());
     }
 }
