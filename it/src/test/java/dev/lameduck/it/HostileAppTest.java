@@ -90,6 +90,20 @@ class HostileAppTest {
         }
     }
 
+    /** The same for each other kind of HTTP server, with every step of its handle failing at once. */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"TOMCAT_11", "UNDERTOW_2_3"})
+    void everyStepFailingLeavesTheOtherServersServingAndTheExitIntact(String app, TestInfo test) throws Exception {
+        Options failing = Options.agent("delay=1s,drain=2s,grace=10s").jvm("-Dlameduck.internal.fail=lameDuck,stopAccepting,inFlight,stop");
+        try (AppProcess p = AppProcess.start(TestApp.valueOf(app), failing, AppProcess.logName(test))) {
+            assertEquals(200, get(p, "/work").statusCode());
+            p.signal("TERM");
+            assertEquals(143, p.awaitExit(Duration.ofSeconds(9)), "exits before the deadline (8 s)");
+            assertEquals(4, p.count("failed, carrying on without it"), "one line per failing step\n" + p.output());
+            assertTrue(p.output().contains("pool closed by shutdown hook"), p.output());
+        }
+    }
+
     /** A server class the agent matches by name but cannot drive (a changed API): one line, and the app is untouched. */
     @Test
     void aServerWithAnUnknownApiIsLeftAlone(TestInfo test) throws Exception {
