@@ -138,10 +138,18 @@ public final class Discovery {
     }
 
     /**
-     * JDK objects are opaque but for their public API: collections and maps, read from a copy, and a selector's
-     * registered channels, by what their keys carry (XNIO's handles, which lead to Undertow's listeners).
+     * JDK objects are opaque but for their public API: the JDK's own collections and maps, read from a copy, and a
+     * selector's registered channels, by what their keys carry (XNIO's handles, which lead to Undertow's
+     * listeners). Only top-level collection classes of java.util(.concurrent): a wrapper or a view
+     * ({@code Collections.unmodifiableList}, {@code AbstractMap}'s key set) may stand for an application's
+     * collection, whose {@code toArray} would run the application's code (a lazily loaded list, say).
      */
     private static void followJdk(Object o, Deque<Object> next) {
+        String type = o.getClass().getName();
+        if ((o instanceof Collection || o instanceof Map) && type.indexOf('$') >= 0
+                && !type.equals("java.util.concurrent.ConcurrentHashMap$KeySetView")) {
+            return;
+        }
         try {
             if (o instanceof Selector) {
                 for (Object key : ((Selector) o).keys().toArray()) {
