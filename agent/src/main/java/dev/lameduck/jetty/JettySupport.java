@@ -7,7 +7,6 @@ import dev.lameduck.server.ServerHandle;
 import dev.lameduck.server.ServerSupport;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.List;
 
 /**
