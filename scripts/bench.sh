@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # The agent's cost and the drain's speed, with and without the agent in one run, alternating, medians and ratios.
 #
-#   startup    JVM start -> first 200 on /health (gRPC apps: -> "listening on", no gRPC client here), and the
-#              agent's own install time from its log line (all of it in premain)
-#   throughput wrk, keep-alive, /work?ms=0 (HTTP apps), after a warm-up of half as long
+#   startup    JVM start -> first 200 on /health (gRPC apps: first OK Work RPC, from a client started and warmed up
+#              before the server), and the agent's own install time from its log line (all of it in premain)
+#   throughput keep-alive load on /work?ms=0 (wrk; gRPC apps: BenchClient, 32 unary Work(0) calls outstanding on
+#              one channel), after a warm-up of half as long. For the measured run the server's threads are pinned
+#              to CPU 0 and the load generator to CPU 1 (when there are 2 or more), so that they do not take turns
+#              on the same core: on 2 cores that alone moved the figure by +-10 % from run to run.
 #   memory     RSS and metaspace used after the throughput run (warm)
 #   idle       SIGTERM -> exit with delay=0, nothing in flight
-#   busy       20 requests ending at known times (0.5 s .. 1.45 s) at SIGTERM: exit - last answer (HTTP apps)
+#   busy       20 requests (gRPC: Work RPCs) ending at known times (0.5 s .. 1.45 s) at SIGTERM: exit - last answer,
+#              and the agent's part of that: the end of its sequence (its "done" line) - last answer
 #
 # Usage: scripts/bench.sh [--reps N] [--seconds S] [app ...]   apps are test-apps/ folder names
 #        default: --reps 5 --seconds 10 jetty-12.1 tomcat-11 undertow-2.3 grpc-1.85
-# Needs wrk (apt-get install -y wrk), the JDK's jstat, and the jars of `mvn -B -DskipTests package`.
+# Needs wrk (apt-get install -y wrk), the JDK's jstat, taskset, and the jars of `mvn -B -DskipTests package`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 reps=5
@@ -44,9 +48,13 @@ http_status() { # $1 = path: the status of GET $1, or nothing
 }
 
 start() { # $1 = with|without; sets pid, port; records startup ms (and install ms) unless $2 = quiet
-  local opts=() t0
+  local opts=() t0 t1
   [ "$1" = with ] && opts=("-javaagent:$agent=delay=0")
   : >"$tmp/log"
+  if [ "$grpc" = yes ]; then
+    grpc_start "$@"
+    return
+  fi
   t0=$(now_ns)
   java "${opts[@]}" -jar "test-apps/$app/target/app.jar" 0 >"$tmp/log" 2>&1 &
   pid=$!
@@ -54,15 +62,38 @@ start() { # $1 = with|without; sets pid, port; records startup ms (and install m
     kill -0 $pid 2>/dev/null || { cat "$tmp/log" >&2; exit 1; }
     sleep 0.005
   done
-  if [ "$grpc" = no ]; then
-    until [ "$(http_status /health)" = 200 ]; do sleep 0.005; done
-  fi
-  local t1; t1=$(now_ns)
-  if [ "${2:-}" != quiet ]; then
-    echo $(((t1 - t0) / 1000000)) >>"$tmp/startup-$1"
-    if [ "$1" = with ]; then # installed: ... (N ms); plan: ...
-      grep -o 'installed: [^(]*([0-9]*' "$tmp/log" | grep -o '[0-9]*$' >>"$tmp/install" || true
-    fi
+  until [ "$(http_status /health)" = 200 ]; do sleep 0.005; done
+  t1=$(now_ns)
+  if [ "${2:-}" != quiet ]; then record_startup "$1" $(((t1 - t0) / 1000000)); fi
+}
+
+# gRPC: the client is started and warmed up first, on a port chosen for the server; the server starts when the
+# client is ready, and the client prints the moment of the first OK answer.
+grpc_start() {
+  local t0 t1 go
+  port=$((20000 + RANDOM % 20000))
+  rm -f "$tmp/go"; mkfifo "$tmp/go"
+  exec {go}<>"$tmp/go"
+  java -cp "test-apps/$app/target/app.jar" dev.lameduck.testapp.grpc.BenchClient first-ok $port <"$tmp/go" >"$tmp/client" 2>&1 &
+  local client=$!
+  until grep -q '^ready' "$tmp/client"; do
+    kill -0 $client 2>/dev/null || { cat "$tmp/client" >&2; exit 1; }
+    sleep 0.005
+  done
+  t0=$(now_ns)
+  java "${opts[@]}" -jar "test-apps/$app/target/app.jar" $port >"$tmp/log" 2>&1 &
+  pid=$!
+  echo go >&$go
+  wait $client || { cat "$tmp/client" "$tmp/log" >&2; exit 1; }
+  exec {go}>&-
+  t1=$(tail -n 1 "$tmp/client")
+  if [ "${2:-}" != quiet ]; then record_startup "$1" $(((t1 - t0) / 1000000)); fi
+}
+
+record_startup() { # $1 = mode, $2 = ms
+  echo "$2" >>"$tmp/startup-$1"
+  if [ "$1" = with ]; then # installed: ... (N ms); plan: ...
+    grep -o 'installed: [^(]*([0-9]*' "$tmp/log" | grep -o '[0-9]*$' >>"$tmp/install" || true
   fi
 }
 
@@ -73,34 +104,54 @@ stop_idle() { # SIGTERM -> exit
   pid=
 }
 
-measure_load_and_memory() { # $1 = mode
-  if [ "$grpc" = no ]; then
-    # Warm-up first (the JIT): without it the figure is the compiler's progress, not the steady state.
-    wrk -t2 -c32 -d"$(((seconds + 1) / 2))s" "http://127.0.0.1:$port/work?ms=0" >/dev/null 2>&1
-    wrk -t2 -c32 -d"${seconds}s" "http://127.0.0.1:$port/work?ms=0" >"$tmp/wrk" 2>&1
-    awk '/Requests\/sec/ {printf "%.0f\n", $2}' "$tmp/wrk" >>"$tmp/rps-$1"
+pinned() { # runs the load generator "$@" on CPU 1 with the server's threads on CPU 0 (2 cores or more)
+  if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+    taskset -a -p -c 0 $pid >/dev/null
+    taskset -c 1 "$@"
+    taskset -a -p -c "0-$(($(nproc) - 1))" $pid >/dev/null
   else
-    sleep 1
+    "$@"
+  fi
+}
+
+measure_load_and_memory() { # $1 = mode
+  # Warm-up first (the JIT): without it the figure is the compiler's progress, not the steady state.
+  if [ "$grpc" = no ]; then
+    wrk -t2 -c32 -d"$(((seconds + 1) / 2))s" "http://127.0.0.1:$port/work?ms=0" >/dev/null 2>&1
+    pinned wrk -t2 -c32 -d"${seconds}s" "http://127.0.0.1:$port/work?ms=0" >"$tmp/wrk" 2>&1
+    awk '/Requests\/sec/ {printf "%.0f\n", $2}' "$tmp/wrk" >>"$tmp/rps-$1"
+  else # the client warms up itself (half as long, then the measured run)
+    pinned java -cp "test-apps/$app/target/app.jar" dev.lameduck.testapp.grpc.BenchClient load $port "$seconds" 32 >>"$tmp/rps-$1"
   fi
   awk '/VmRSS/ {printf "%.1f\n", $2 / 1024}' "/proc/$pid/status" >>"$tmp/rss-$1"
   jstat -gc $pid | awk 'NR == 2 {for (i = 1; i <= NF; i++) if (h[i] == "MU") printf "%.1f\n", $i / 1024} NR == 1 {for (i = 1; i <= NF; i++) h[i] = $i}' >>"$tmp/meta-$1"
 }
 
 busy() { # $1 = mode: 20 requests ending at known times, SIGTERM while they run
-  local i t1 last
+  local i t0 t1 last done_ms
   start "$1" quiet
   rm -f "$tmp"/req-*
-  for i in $(seq 0 19); do
-    ( fd=; exec {fd}<>"/dev/tcp/127.0.0.1/$port"
-      printf 'GET /work?ms=%d HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n' $((500 + 50 * i)) >&$fd
-      answer=$(timeout 30 cat <&$fd | tr -d '\r' | tail -n 1)
-      echo "$(now_ns) ${answer:-none}" >"$tmp/req-$i" ) &
-  done
+  if [ "$grpc" = no ]; then
+    for i in $(seq 0 19); do
+      ( fd=; exec {fd}<>"/dev/tcp/127.0.0.1/$port"
+        printf 'GET /work?ms=%d HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n' $((500 + 50 * i)) >&$fd
+        answer=$(timeout 30 cat <&$fd | tr -d '\r' | tail -n 1)
+        echo "$(now_ns) ${answer:-none}" >"$tmp/req-$i" ) &
+    done
+  else
+    java -cp "test-apps/$app/target/app.jar" dev.lameduck.testapp.grpc.BenchClient busy $port >"$tmp/client" 2>&1 &
+    until grep -q '^sent' "$tmp/client"; do sleep 0.005; done
+  fi
   sleep 0.2
-  kill -TERM $pid; wait $pid || true; t1=$(now_ns); pid=
+  t0=$(now_ns); kill -TERM $pid; wait $pid || true; t1=$(now_ns); pid=
   wait
+  if [ "$grpc" = yes ]; then grep -v '^sent' "$tmp/client" >"$tmp/req-grpc"; fi
   last=$(cat "$tmp"/req-* | awk '$2 == "ok" {print $1}' | sort -n | tail -n 1)
   [ -n "$last" ] && echo $(((t1 - last) / 1000000)) >>"$tmp/after-$1"
+  # The agent's own part: its sequence's end ("+Nms done:", from the signal) after the last answer; the rest
+  # of the exit is the JVM's (its hooks, and up to 300 ms of waiting for threads blocked in native code).
+  done_ms=$(grep -o '+[0-9]*ms done:' "$tmp/log" | grep -o '[0-9]*' || true)
+  if [ -n "$last" ] && [ -n "$done_ms" ]; then echo $(((t0 + done_ms * 1000000 - last) / 1000000)) >>"$tmp/done-$1"; fi
   cat "$tmp"/req-* | awk '$2 != "ok"' | wc -l >>"$tmp/failed-$1"
 }
 
@@ -113,7 +164,7 @@ row() { # $1 = label, $2 = file stem, $3 = how to compare: ratio|delta
     if [ "$3" = ratio ]; then cmp=$(awk -v a="$a" -v b="$b" 'BEGIN {if (a > 0) printf "x %.3f", b / a; else printf "-"}'); fi
     if [ "$3" = delta ]; then cmp=$(awk -v a="$a" -v b="$b" 'BEGIN {printf "%+.1f", b - a}'); fi
   fi
-  printf '  %-40s %12s %12s %12s\n' "$1" "$a" "$b" "$cmp"
+  printf '  %-44s %12s %12s %12s\n' "$1" "$a" "$b" "$cmp"
 }
 
 echo "lameduck bench: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(java -version 2>&1 | head -1), reps=$reps, wrk ${seconds}s"
@@ -126,18 +177,19 @@ for app in "${apps[@]}"; do
       start $mode
       measure_load_and_memory $mode
       stop_idle $mode
-      [ "$grpc" = no ] && busy $mode
+      busy $mode
     done
   done
   echo "$app"
-  printf '  %-40s %12s %12s %12s\n' "" "without" "with agent" "with/without"
+  printf '  %-44s %12s %12s %12s\n' "" "without" "with agent" "with/without"
   row "startup to first answer, ms" startup ratio
   row "startup, with - without, ms" startup delta
-  [ "$grpc" = no ] && row "throughput, requests/s" rps ratio
+  row "throughput, requests/s (gRPC: RPCs/s)" rps ratio
   row "RSS after load, MB" rss delta
   row "metaspace used, MB" meta delta
   row "idle SIGTERM -> exit, ms" idle delta
-  [ "$grpc" = no ] && row "busy: exit after last answer, ms" after delta
-  [ "$grpc" = no ] && row "busy: failed of 20" failed delta
-  printf '  %-40s %12s\n' "agent install in premain (its log line), ms" "$(median <"$tmp/install")"
+  row "busy: exit after last answer, ms" after delta
+  row "busy: agent done after last answer, ms" done delta
+  row "busy: failed of 20" failed delta
+  printf '  %-44s %12s\n' "agent install in premain (its log line), ms" "$(median <"$tmp/install")"
 done

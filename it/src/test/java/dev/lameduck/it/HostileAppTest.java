@@ -5,6 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lameduck.it.AppProcess.Options;
+import dev.lameduck.testapp.grpc.proto.TestGrpc;
+import dev.lameduck.testapp.grpc.proto.WorkRequest;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -18,6 +22,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -64,7 +69,7 @@ class HostileAppTest {
             CompletableFuture<HttpResponse<String>> slow = HTTP.sendAsync(request(p, "/work?ms=2000"), HttpResponse.BodyHandlers.ofString());
             Thread.sleep(300);
             p.signal("TERM");
-            assertEquals(200, slow.get(10, java.util.concurrent.TimeUnit.SECONDS).statusCode());
+            assertEquals(200, slow.get(10, TimeUnit.SECONDS).statusCode());
             assertEquals(143, p.awaitExit(PROMPTLY));
             int stoppedAccepting = p.lineIndex("stopped accepting on");
             int logged = p.lineIndex("^app-log INFO  app - request GET /work -> 200$");
@@ -100,6 +105,29 @@ class HostileAppTest {
             p.signal("TERM");
             assertEquals(143, p.awaitExit(Duration.ofSeconds(9)), "exits before the deadline (8 s)");
             assertEquals(4, p.count("failed, carrying on without it"), "one line per failing step\n" + p.output());
+            assertTrue(p.output().contains("pool closed by shutdown hook"), p.output());
+        }
+    }
+
+    /**
+     * The same for a gRPC server: its preparation failing, or every step of its handle failing at once. RPCs are
+     * served, and the exit keeps its code and comes before the deadline.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"prepare", "lameDuck,stopAccepting,inFlight,stop"})
+    void failuresOnAGrpcServerLeaveItServingAndTheExitIntact(String points, TestInfo test) throws Exception {
+        Options failing = Options.agent("delay=1s,drain=2s,grace=10s").jvm("-Dlameduck.internal.fail=" + points);
+        try (AppProcess p = AppProcess.start(TestApp.GRPC_1_85, failing, AppProcess.logName(test))) {
+            ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", p.port()).usePlaintext().build();
+            try {
+                assertEquals("ok", TestGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+                        .work(WorkRequest.newBuilder().setMs(0).build()).getBody());
+            } finally {
+                channel.shutdownNow();
+            }
+            p.signal("TERM");
+            assertEquals(143, p.awaitExit(Duration.ofSeconds(9)), "exits before the deadline (8 s)");
+            assertEquals(points.split(",").length, p.count("failed, carrying on without it"), "one line per failing step\n" + p.output());
             assertTrue(p.output().contains("pool closed by shutdown hook"), p.output());
         }
     }
