@@ -7,7 +7,8 @@
 #              one channel), after a warm-up of half as long. For the measured run the server's threads are pinned
 #              to CPU 0 and the load generator to CPU 1 (when there are 2 or more), so that they do not take turns
 #              on the same core: on 2 cores that alone moved the figure by +-10 % from run to run.
-#   memory     RSS and metaspace used after the throughput run (warm)
+#   memory     RSS and metaspace used after the throughput run (warm); and, in a start of its own with Native
+#              Memory Tracking, the JVM's memory outside the heap after as long a load run
 #   idle       SIGTERM -> exit with delay=0, nothing in flight
 #   busy       20 requests (gRPC: Work RPCs) ending at known times (0.5 s .. 1.45 s) at SIGTERM: exit - last answer,
 #              and the agent's part of that: the end of its sequence (its "done" line) - last answer
@@ -33,6 +34,7 @@ command -v wrk >/dev/null || { echo "bench: wrk is missing (apt-get install -y w
 [ -f "$agent" ] || { echo "bench: build first: mvn -B -DskipTests package" >&2; exit 2; }
 tmp=$(mktemp -d)
 pid=
+jvm=() # more JVM options for the next start
 trap '[ -n "$pid" ] && kill -KILL $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 
 now_ns() { date +%s%N; }
@@ -56,7 +58,7 @@ start() { # $1 = with|without; sets pid, port; records startup ms (and install m
     return
   fi
   t0=$(now_ns)
-  java "${opts[@]}" -jar "test-apps/$app/target/app.jar" 0 >"$tmp/log" 2>&1 &
+  java "${opts[@]}" "${jvm[@]}" -jar "test-apps/$app/target/app.jar" 0 >"$tmp/log" 2>&1 &
   pid=$!
   until port=$(grep -o 'listening on [0-9]*' "$tmp/log" | grep -o '[0-9]*$'); do
     kill -0 $pid 2>/dev/null || { cat "$tmp/log" >&2; exit 1; }
@@ -81,7 +83,7 @@ grpc_start() {
     sleep 0.005
   done
   t0=$(now_ns)
-  java "${opts[@]}" -jar "test-apps/$app/target/app.jar" $port >"$tmp/log" 2>&1 &
+  java "${opts[@]}" "${jvm[@]}" -jar "test-apps/$app/target/app.jar" $port >"$tmp/log" 2>&1 &
   pid=$!
   echo go >&$go
   wait $client || { cat "$tmp/client" "$tmp/log" >&2; exit 1; }
@@ -104,27 +106,45 @@ stop_idle() { # SIGTERM -> exit
   pid=
 }
 
-pinned() { # runs the load generator "$@" on CPU 1 with the server's threads on CPU 0 (2 cores or more)
+pinned() { # runs "$@" (a load generator, or a function that starts one) on CPU 1, the server's threads on CPU 0
   if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
     taskset -a -p -c 0 $pid >/dev/null
-    taskset -c 1 "$@"
+    ( taskset -p -c 1 $BASHPID >/dev/null; "$@" )
     taskset -a -p -c "0-$(($(nproc) - 1))" $pid >/dev/null
   else
     "$@"
   fi
 }
 
+load() { # $1 = seconds: keep-alive load on /work?ms=0 (gRPC: Work(0)); prints requests (RPCs) per second
+  if [ "$grpc" = no ]; then
+    wrk -t2 -c32 -d"${1}s" "http://127.0.0.1:$port/work?ms=0" | awk '/Requests\/sec/ {printf "%.0f\n", $2}'
+  else # the client warms up itself (half as long) before its measured run
+    java -cp "test-apps/$app/target/app.jar" dev.lameduck.testapp.grpc.BenchClient load $port "$1" 32
+  fi
+}
+
 measure_load_and_memory() { # $1 = mode
   # Warm-up first (the JIT): without it the figure is the compiler's progress, not the steady state.
-  if [ "$grpc" = no ]; then
-    wrk -t2 -c32 -d"$(((seconds + 1) / 2))s" "http://127.0.0.1:$port/work?ms=0" >/dev/null 2>&1
-    pinned wrk -t2 -c32 -d"${seconds}s" "http://127.0.0.1:$port/work?ms=0" >"$tmp/wrk" 2>&1
-    awk '/Requests\/sec/ {printf "%.0f\n", $2}' "$tmp/wrk" >>"$tmp/rps-$1"
-  else # the client warms up itself (half as long, then the measured run)
-    pinned java -cp "test-apps/$app/target/app.jar" dev.lameduck.testapp.grpc.BenchClient load $port "$seconds" 32 >>"$tmp/rps-$1"
-  fi
+  if [ "$grpc" = no ]; then load $(((seconds + 1) / 2)) >/dev/null; fi
+  pinned load "$seconds" >>"$tmp/rps-$1"
   awk '/VmRSS/ {printf "%.1f\n", $2 / 1024}' "/proc/$pid/status" >>"$tmp/rss-$1"
   jstat -gc $pid | awk 'NR == 2 {for (i = 1; i <= NF; i++) if (h[i] == "MU") printf "%.1f\n", $i / 1024} NR == 1 {for (i = 1; i <= NF; i++) h[i] = $i}' >>"$tmp/meta-$1"
+}
+
+# The JVM's own account of its memory outside the heap (Native Memory Tracking: class metadata, code, threads,
+# the agent's buffers...), after a load run, in a start of its own since NMT costs time. RSS moves by tens of MB
+# from run to run with the heap's growth; this does not.
+native_memory() { # $1 = mode
+  jvm=(-XX:NativeMemoryTracking=summary)
+  start "$1" quiet
+  jvm=()
+  load "$seconds" >/dev/null
+  jcmd $pid VM.native_memory summary scale=KB | awk '
+    /^Total:/ {sub(/.*committed=/, ""); total = $0 + 0}
+    /Java Heap \(/ {sub(/.*committed=/, ""); heap = $0 + 0}
+    END {printf "%.1f\n", (total - heap) / 1024}' >>"$tmp/nmt-$1"
+  kill -KILL $pid; wait $pid 2>/dev/null || true; pid=
 }
 
 busy() { # $1 = mode: 20 requests ending at known times, SIGTERM while they run
@@ -178,6 +198,7 @@ for app in "${apps[@]}"; do
       measure_load_and_memory $mode
       stop_idle $mode
       busy $mode
+      native_memory $mode
     done
   done
   echo "$app"
@@ -185,8 +206,10 @@ for app in "${apps[@]}"; do
   row "startup to first answer, ms" startup ratio
   row "startup, with - without, ms" startup delta
   row "throughput, requests/s (gRPC: RPCs/s)" rps ratio
+  printf '  %-44s %s | %s\n' "  each run, without | with" "$(tr '\n' ' ' <"$tmp/rps-without")" "$(tr '\n' ' ' <"$tmp/rps-with")"
   row "RSS after load, MB" rss delta
   row "metaspace used, MB" meta delta
+  row "memory outside the heap (NMT committed), MB" nmt delta
   row "idle SIGTERM -> exit, ms" idle delta
   row "busy: exit after last answer, ms" after delta
   row "busy: agent done after last answer, ms" done delta

@@ -12,11 +12,16 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Hostile setups (issue 6): the agent given twice; two servers of different kinds, one of them stuck. */
 class HardeningTest {
@@ -63,9 +68,22 @@ class HardeningTest {
         }
     }
 
-    @Test
-    void theAgentGivenTwiceInstallsOnceAndWarnsOnce(TestInfo test) throws Exception {
-        Options twice = Options.agent("").jvm("-javaagent:" + TestApp.agentJar());
+    /**
+     * The agent given twice: two {@code -javaagent} flags, or one in {@code JAVA_TOOL_OPTIONS} (as an image would
+     * set it) and one on the command line, from a copy of the jar elsewhere: one install, one warning, one sequence.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"two flags", "JAVA_TOOL_OPTIONS and a copy on the command line"})
+    void theAgentGivenTwiceInstallsOnceAndWarnsOnce(String how, TestInfo test) throws Exception {
+        Options twice;
+        if (how.equals("two flags")) {
+            twice = Options.agent("").jvm("-javaagent:" + TestApp.agentJar());
+        } else {
+            Path copy = TestApp.root().resolve("it/target/agent-copy/lameduck-agent.jar");
+            Files.createDirectories(copy.getParent());
+            Files.copy(TestApp.agentJar(), copy, StandardCopyOption.REPLACE_EXISTING);
+            twice = Options.agent("").env("JAVA_TOOL_OPTIONS", "-javaagent:" + copy);
+        }
         try (AppProcess p = AppProcess.start(TestApp.JETTY_12_1, twice, AppProcess.logName(test))) {
             p.signal("TERM");
             assertEquals(143, p.awaitExit(PROMPTLY));
