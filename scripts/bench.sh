@@ -2,11 +2,11 @@
 # The agent's cost and the drain's speed, with and without the agent in one run, alternating, medians and ratios.
 #
 #   startup    JVM start -> first 200 on /health (gRPC apps: first OK Work RPC, from a client started and warmed up
-#              before the server), and the agent's own install time from its log line (all of it in premain)
+#              before the server), three per repetition; and the agent's own install time from its log line
 #   throughput keep-alive load on /work?ms=0 (wrk; gRPC apps: BenchClient, 32 unary Work(0) calls outstanding on
 #              one channel), after a warm-up of half as long. For the measured run the server's threads are pinned
 #              to CPU 0 and the load generator to CPU 1 (when there are 2 or more), so that they do not take turns
-#              on the same core: on 2 cores that alone moved the figure by +-10 % from run to run.
+#              on one core. Each run is listed: on a small machine they spread widely.
 #   memory     RSS and metaspace used after the throughput run (warm); and, in a start of its own with Native
 #              Memory Tracking, the JVM's memory outside the heap after as long a load run
 #   idle       SIGTERM -> exit with delay=0, nothing in flight
@@ -193,12 +193,19 @@ for app in "${apps[@]}"; do
   grpc=no; [[ $app == grpc* ]] && grpc=yes
   rm -f "$tmp"/*-with "$tmp"/*-without "$tmp/install"
   for ((r = 1; r <= reps; r++)); do
-    for mode in without with; do
+    # Which goes first alternates: whatever the machine does over a repetition weighs on both alike.
+    modes=(without with); ((r % 2)) || modes=(with without)
+    for mode in "${modes[@]}"; do
       start $mode
       measure_load_and_memory $mode
       stop_idle $mode
       busy $mode
       native_memory $mode
+    done
+    # Startups are cheap and noisy (+-50 ms here): two more of each per repetition.
+    for mode in "${modes[@]}" "${modes[@]}"; do
+      start $mode
+      kill -KILL $pid; wait $pid 2>/dev/null || true; pid=
     done
   done
   echo "$app"

@@ -96,12 +96,12 @@ public final class Config {
         // The whole sequence has to end before the deadline, with time left to stop the servers.
         long budget = Math.max(0, deadlineMillis - STOP_RESERVE_MS);
         if (delay > budget) {
-            r.problems.add(String.format(Locale.ROOT, "delay %s does not fit before the deadline %s: shortened to %s, no drain",
+            r.problems.add(Log.format("delay %s does not fit before the deadline %s: shortened to %s, no drain",
                     format(delay), format(deadlineMillis), format(budget)));
             delay = budget;
             drain = 0;
         } else if (delay + drain > budget) {
-            r.problems.add(String.format(Locale.ROOT, "delay %s + drain %s do not fit before the deadline %s: drain shortened to %s",
+            r.problems.add(Log.format("delay %s + drain %s do not fit before the deadline %s: drain shortened to %s",
                     format(delay), format(drain), format(deadlineMillis), format(budget - delay)));
             drain = budget - delay;
         }
@@ -131,7 +131,7 @@ public final class Config {
 
     /** The plan the startup line states: what happens on SIGTERM, in time. */
     public String plan() {
-        return String.format(Locale.ROOT, "plan: delay %s, drain <= %s, halt at %s", format(delayMillis), format(drainMillis), format(deadlineMillis));
+        return Log.format("plan: delay %s, drain <= %s, halt at %s", format(delayMillis), format(drainMillis), format(deadlineMillis));
     }
 
     public static long defaultDeadline(long graceMillis) {

@@ -3,7 +3,6 @@ package dev.lameduck;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.PrintStream;
-import java.util.Locale;
 
 /**
  * Plain {@code [lameduck]} lines on the process's standard error.
@@ -81,8 +80,34 @@ public final class Log {
         if (!enabled(l)) {
             return;
         }
-        String text = args.length == 0 ? format : String.format(Locale.ROOT, format, args);
+        String text = args.length == 0 ? format : format(format, args);
         long t = triggerNanos;
         err.println(t == 0 ? "[lameduck] " + text : "[lameduck] +" + sinceTriggerMillis() + "ms " + text);
+    }
+
+    /**
+     * {@code %s} and {@code %d} (and {@code %%}), each argument as {@link String#valueOf}: all the agent's lines
+     * need. Not {@link String#format}: its first use in a JVM loads the locale data (about 10 ms of the
+     * application's start, for the startup line alone).
+     */
+    static String format(String format, Object... args) {
+        StringBuilder out = new StringBuilder(format.length() + 16 * args.length);
+        int next = 0;
+        for (int i = 0; i < format.length(); i++) {
+            char c = format.charAt(i);
+            if (c != '%' || i + 1 == format.length()) {
+                out.append(c);
+                continue;
+            }
+            char conversion = format.charAt(++i);
+            if (conversion == '%') {
+                out.append('%');
+            } else if (conversion == 's' || conversion == 'd') {
+                out.append(next < args.length ? String.valueOf(args[next++]) : "%" + conversion);
+            } else {
+                out.append('%').append(conversion);
+            }
+        }
+        return out.toString();
     }
 }
