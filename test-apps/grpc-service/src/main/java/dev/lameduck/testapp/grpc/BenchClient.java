@@ -49,10 +49,14 @@ public final class BenchClient {
         call(channel, 0, 10); // loads and initialises the client's classes against the closed port: not timed
         System.out.println("ready");
         waitForGo();
+        long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(60); // a server that never starts ends the run
         while (true) {
             channel.resetConnectBackoff(); // or the channel waits out its reconnect backoff (1 s and more)
             if (call(channel, 0, 1000)) {
                 break;
+            }
+            if (System.nanoTime() - giveUp > 0) {
+                throw new IllegalStateException("no OK answer from " + channel.authority() + " within 60 s");
             }
             Thread.sleep(5);
         }
