@@ -11,7 +11,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * scripts/bench.sh in its shortest form (one repetition, 1 s of load, one HTTP and one gRPC app), to keep it
- * working; each app, gRPC included, reports every measure. Timings are not asserted here: they are measured by the script, and recorded in docs/benchmarks.md.
+ * working: each app, gRPC included, reports every measure. Timings are not asserted here: they are measured by
+ * the script, and recorded in docs/benchmarks.md.
  */
 class BenchScriptTest {
     @Test
@@ -27,7 +28,7 @@ class BenchScriptTest {
         for (String app : new String[] {"jetty-12.1", "grpc-1.85"}) {
             String section = section(out, app);
             for (String measure : new String[] {"startup to first answer", "throughput, requests/s", "RSS after load", "metaspace used",
-                    "idle SIGTERM -> exit", "busy: exit after last answer", "agent install in premain"}) {
+                    "memory outside the heap", "idle SIGTERM -> exit", "busy: exit after last answer", "agent install in premain"}) {
                 assertTrue(section.lines().anyMatch(l -> l.contains(measure) && l.matches(".*\\d.*")), app + ": " + measure + " is reported:\n" + out);
             }
             assertEquals(0, section.lines().filter(l -> l.contains("busy: failed of 20")).map(l -> l.trim().split("\\s+"))
