@@ -204,7 +204,11 @@ final class JettyHandle implements ServerHandle {
             // blocked in accept() ends quietly when interrupted: ClosedByInterruptException, not a WARN.
             tryCall(connector, "setAccepting", false);
             tryCall(connector, "interruptAcceptors");
+            Object port = tryCall(connector, "getLocalPort");
             Servers.closeQuietly(tryCall(connector, "getTransport"));
+            if (port instanceof Integer && (Integer) port > 0) {
+                Servers.awaitRefused(String.valueOf(tryCall(connector, "getHost")), (Integer) port);
+            }
         }
     }
 
