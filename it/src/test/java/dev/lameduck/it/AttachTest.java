@@ -64,10 +64,10 @@ class AttachTest {
     }
 
     /**
-     * New connections are refused once the agent has stopped accepting. Known gap, attached Jetty only (9.4 and
-     * 12.1, JDK 17 and 25, about 1 run in 3; cause not found yet, see the README): a connection made right after the
-     * "stopped accepting" line may still be accepted, and then reset, the listener closing a few ms later. Until that
-     * is fixed this asserts that the listener is closed within a second.
+     * New connections are refused once the agent has stopped accepting. Known gap (the README): an attached Jetty
+     * (9.4 and 12.1, JDK 17 and 25, about 1 run in 3 before the agent waited for the port to refuse) still accepted,
+     * then reset, a connection made right after the "stopped accepting" line. Until its cause is found this asserts
+     * that the listener is closed within a second.
      */
     private static void assertListenerClosesWithinASecond(AppProcess p) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
