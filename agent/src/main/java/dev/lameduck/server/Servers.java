@@ -1,10 +1,14 @@
 package dev.lameduck.server;
 
 import dev.lameduck.Log;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 /** The servers started in this JVM, each known by its own server object. */
@@ -38,10 +42,10 @@ public final class Servers {
         return sb.length() == 0 ? "no server" : sb.toString();
     }
 
-    /** Closes a listening channel; a failure only matters to the log. */
     /** How long {@link #awaitRefused} waits for a closed listener to refuse connections. */
     private static final long REFUSED_MILLIS = 500;
 
+    /** Closes a listening channel; a failure only matters to the log. */
     public static void closeQuietly(Object channel) {
         if (channel instanceof java.nio.channels.Channel) {
             try {
@@ -60,11 +64,11 @@ public final class Servers {
      */
     public static void awaitRefused(String host, int port) {
         String address = host == null || host.equals("null") || host.equals("0.0.0.0") || host.equals("::") ? "127.0.0.1" : host;
-        long end = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(REFUSED_MILLIS);
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(REFUSED_MILLIS);
         for (int probes = 1; ; probes++) {
-            try (java.net.Socket probe = new java.net.Socket()) {
-                probe.connect(new java.net.InetSocketAddress(address, port), 100);
-            } catch (java.io.IOException refused) {
+            try (Socket probe = new Socket()) {
+                probe.connect(new InetSocketAddress(address, port), 100);
+            } catch (IOException refused) {
                 return;
             }
             if (System.nanoTime() - end > 0) {
