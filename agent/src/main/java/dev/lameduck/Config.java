@@ -58,6 +58,8 @@ public final class Config {
     public final long delayMillis;
     public final long delayQuietMillis;
     public final long delayMinMillis;
+    /** {@code delay.close=gradual}: connections are told to go over the lame duck, not all at its start. */
+    public final boolean gradualClose;
     public final long drainMillis;
     public final long graceMillis;
     public final long deadlineMillis;
@@ -78,6 +80,8 @@ public final class Config {
         delayQuietMillis = r.duration("delay.quiet", 0,
                 "end the lame duck early once no new connection or request has arrived for this long (0s: off)");
         delayMinMillis = r.duration("delay.min", 1000, "with delay.quiet: the shortest lame duck");
+        gradualClose = r.bool("delay.close", "gradual", "immediate", true,
+                "gradual: connections are told to close over the first 80% of the delay; immediate: all at its start");
         long drain = r.duration("drain", 20_000, "longest wait for in-flight work once accepting has stopped");
         graceMillis = r.duration("grace", 30_000,
                 "the orchestrator's grace period before SIGKILL (terminationGracePeriodSeconds)");
@@ -254,11 +258,16 @@ public final class Config {
             String text(T value);
         }
 
-        boolean bool(String name, boolean otherwise, String meaning) {
-            return resolve(name, otherwise, null, meaning, "true or false", text -> {
+        /** An option of two named values: true for {@code yes}, false for {@code no}. */
+        boolean bool(String name, String yes, String no, boolean otherwise, String meaning) {
+            return resolve(name, otherwise, null, meaning, yes + " or " + no, text -> {
                 String t = text.trim().toLowerCase(Locale.ROOT);
-                return "true".equals(t) ? Boolean.TRUE : "false".equals(t) ? Boolean.FALSE : null;
-            }, String::valueOf);
+                return yes.equals(t) ? Boolean.TRUE : no.equals(t) ? Boolean.FALSE : null;
+            }, b -> b ? yes : no);
+        }
+
+        boolean bool(String name, boolean otherwise, String meaning) {
+            return bool(name, "true", "false", otherwise, meaning);
         }
 
         long duration(String name, long otherwise, String meaning) {

@@ -4,16 +4,21 @@ import static dev.lameduck.server.Reflect.call;
 import static dev.lameduck.server.Reflect.tryCall;
 
 import dev.lameduck.Log;
+import dev.lameduck.server.CloseRamp;
 import dev.lameduck.server.Reflect;
 import dev.lameduck.server.ServerHandle;
 import dev.lameduck.server.Servers;
-import java.lang.reflect.Proxy;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Drives one Jetty server (9.4 to 12.1) through its own API.
@@ -22,19 +27,27 @@ import java.util.Set;
  *   <li>In flight: a {@code StatisticsHandler} put around the server's handler as it starts counts requests
  *       from arrival to completion, async ones included (9.4-11: servlet async; 12: the handler's callback).
  *       Its own graceful shutdown, which answers 503, is never used.</li>
- *   <li>Lame duck: an {@code HttpConfiguration.Customizer} added to every connector adds
- *       {@code Connection: close} to each response, which Jetty's {@code HttpGenerator} honours by closing the
- *       connection after it (9.4-12). The customizer's signature changed in 12.0.</li>
- *   <li>Stop accepting: the acceptors are told to stop and the listening channel is closed. Not
- *       {@code Connector.shutdown()}: since 10.0 it also shortens the idle timeout of open connections, which
- *       would close keep-alive connections under clients about to use them.</li>
+ *   <li>Lame duck: an {@code HttpConfiguration.Customizer} added to every connector ({@link LameDuckCustomizer})
+ *       adds {@code Connection: close} to the responses of connections told to go, keeping their framing; HTTP/2
+ *       connections get a graceful GOAWAY.</li>
+ *   <li>Stop accepting: the acceptors are parked, the connections already queued accepted, and the listening
+ *       channel closed ({@link #stopAccepting()}). Not {@code Connector.shutdown()}: since 10.0 it also shortens
+ *       the idle timeout of open connections, which would close keep-alive connections under clients about to
+ *       use them.</li>
  * </ul>
  */
 final class JettyHandle implements ServerHandle {
+    private static final long GOAWAY_EVERY_MILLIS = 50;
+    /** How long the acceptors may take to leave {@code accept()} when accepting stops. */
+    private static final long PARK_MILLIS = 500;
+
     private final Object server;
     private final Object statistics;
     private final String serverClass;
     private final String version;
+    private volatile boolean accepting = true;
+    /** HTTP/2 connections sent their GOAWAY. */
+    private final Set<Object> toldHttp2 = Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
 
     private JettyHandle(Object server, Object statistics, String serverClass, String version) {
         this.server = server;
@@ -105,14 +118,21 @@ final class JettyHandle implements ServerHandle {
                 }
             }
         }
-        for (Object configuration : configurations) {
-            Reflect.require(configuration, "addCustomizer", connectionClose());
+        Object customizer;
+        try {
+            customizer = LameDuckCustomizer.create(server);
+        } catch (ClassNotFoundException e) {
+            throw new IllegalStateException(e);
         }
-        closeOpenConnectionsAfterResponse();
+        for (Object configuration : configurations) {
+            Reflect.require(configuration, "addCustomizer", customizer);
+        }
+        goAwayAsTold();
+        Servers.repeat("lameduck-jetty-goaway", GOAWAY_EVERY_MILLIS, () -> accepting, this::goAwayAsTold);
     }
 
     /**
-     * The connection factory that holds the HTTP configuration: frameworks wrap Jetty's to instrument it (Dropwizard's
+     * The frameworks wrap Jetty's connection factory to instrument it (Dropwizard's
      * {@code InstrumentedConnectionFactory} keeps it in its {@code connectionFactory} field), a few levels at most.
      */
     private static Object unwrap(Object factory) {
@@ -125,34 +145,32 @@ final class JettyHandle implements ServerHandle {
     }
 
     /**
-     * The customizer reaches requests that arrive from now on; connections that are open now, idle or in the
-     * middle of a request, are told directly: their HTTP/1 generator ends the next uncommitted response with
-     * {@code Connection: close} ({@code HttpConnection.getGenerator()}, 9.4-12).
+     * The customizer tells HTTP/1 connections on their next request; an HTTP/2 connection is told here too, once
+     * the ramp has passed it, so that one whose streams all began before the lame duck still gets its GOAWAY.
+     * Called again every {@link #GOAWAY_EVERY_MILLIS} until accepting stops, then once more (every one is told).
      */
-    private void closeOpenConnectionsAfterResponse() {
+    private void goAwayAsTold() {
         for (Object endPoint : endPoints()) {
             Object connection = tryCall(endPoint, "getConnection");
-            Object generator = tryCall(connection, "getGenerator");
-            if (Boolean.FALSE.equals(tryCall(generator, "isCommitted"))) {
-                tryCall(generator, "setPersistent", false);
+            if (connection != null && !toldHttp2.contains(connection) && CloseRamp.tells(connection) && goAway(connection)) {
+                toldHttp2.add(connection);
             }
-            goAway(connection);
         }
     }
 
     /**
-     * A graceful GOAWAY on an HTTP/2 connection (a no-op on others, and when sent already): the client opens
-     * new connections for new streams, while the streams in flight complete. {@code HTTP2Session.shutdown()}
-     * since 10.0; in 9.4, {@code goAway(GoAwayFrame.GRACEFUL, Callback.NOOP)} does the same.
+     * A graceful GOAWAY if {@code connection} is HTTP/2 (true then): the client opens new connections for new
+     * streams, while the streams in flight complete. {@code HTTP2Session.shutdown()} since 10.0; in 9.4,
+     * {@code goAway(GoAwayFrame.GRACEFUL, Callback.NOOP)} does the same. Sending it twice sends one GOAWAY.
      */
-    private static void goAway(Object connection) {
+    static boolean goAway(Object connection) {
         Object session = tryCall(connection, "getSession");
         if (session == null || !session.getClass().getName().contains("http2")) {
-            return;
+            return false;
         }
         if (Reflect.has(session, "shutdown")) {
             tryCall(session, "shutdown");
-            return;
+            return true;
         }
         try {
             Object graceful = Reflect.sibling(session, "org.eclipse.jetty.http2.HTTP2Session", "org.eclipse.jetty.http2.frames.GoAwayFrame")
@@ -163,52 +181,99 @@ final class JettyHandle implements ServerHandle {
         } catch (Exception e) {
             Log.debug("GOAWAY on %s: %s", connection, e);
         }
+        return true;
     }
 
-    /** A {@code HttpConfiguration.Customizer}, made in the server's class loader, that adds Connection: close. */
-    private Object connectionClose() {
-        try {
-            Class<?> customizer = Reflect.sibling(server, JettySupport.SERVER, "org.eclipse.jetty.server.HttpConfiguration$Customizer");
-            return Proxy.newProxyInstance(customizer.getClassLoader(), new Class<?>[] {customizer}, (proxy, method, args) -> {
-                switch (method.getName()) {
-                    case "customize":
-                        // HTTP/2 responses drop the Connection header (HpackEncoder); their connection gets a
-                        // GOAWAY instead, also when it was opened during the lame duck.
-                        if (args.length == 3) {
-                            // 9.4-11: customize(Connector, HttpConfiguration, Request)
-                            call(call(args[2], "getResponse"), "setHeader", "Connection", "close");
-                            goAway(tryCall(tryCall(args[2], "getHttpChannel"), "getConnection"));
-                            return null;
-                        }
-                        // 12.0+: Request customize(Request, HttpFields.Mutable responseHeaders)
-                        call(args[1], "put", "Connection", "close");
-                        goAway(tryCall(tryCall(args[0], "getConnectionMetaData"), "getConnection"));
-                        return args[0];
-                    case "hashCode":
-                        return System.identityHashCode(proxy);
-                    case "equals":
-                        return proxy == args[0];
-                    default:
-                        return "lameduck Connection: close";
-                }
-            });
-        } catch (ClassNotFoundException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
+    /**
+     * Closes each listening channel with nothing lost on the way. Closing a channel while an acceptor thread is
+     * blocked in {@code accept()} is not synchronous: until that call returns, the kernel keeps the listener and
+     * completes handshakes, and the acceptor, if interrupted ({@code interruptAcceptors()}), drops the connection
+     * it took without closing it (ClosedByInterruptException before the JDK wraps the fd: ESTABLISHED, never
+     * served, reset at exit; JDK 17 {@code ServerSocketChannelImpl}, Jetty 9.4-12.1). So instead the acceptors
+     * are told to stop ({@code setAccepting(false)}: each waits before its next accept, 9.4+) and woken with a
+     * connection of the agent's own; once all wait, the connections queued in the kernel are accepted here and
+     * handed to Jetty ({@code ServerConnector.accepted}) like any other, and the channel is closed at once: what
+     * could still be reset is what arrives in the microseconds between the last accept and the close.
+     */
     @Override
     public void stopAccepting() {
+        accepting = false;
         for (Object connector : connectors()) {
-            // Acceptors wait instead of spinning on a closed channel (setAccepting: 9.4+), and an acceptor
-            // blocked in accept() ends quietly when interrupted: ClosedByInterruptException, not a WARN.
-            tryCall(connector, "setAccepting", false);
-            tryCall(connector, "interruptAcceptors");
             Object port = tryCall(connector, "getLocalPort");
-            Servers.closeQuietly(tryCall(connector, "getTransport"));
+            tryCall(connector, "setAccepting", false);
+            Object channel = tryCall(connector, "getTransport");
+            if (channel instanceof ServerSocketChannel && parkAcceptors(connector, (ServerSocketChannel) channel)) {
+                acceptQueued(connector, (ServerSocketChannel) channel);
+            }
+            Servers.closeQuietly(channel);
             if (port instanceof Integer && (Integer) port > 0) {
                 Servers.awaitRefused(String.valueOf(tryCall(connector, "getHost")), (Integer) port);
             }
+        }
+        goAwayAsTold();
+    }
+
+    /**
+     * Brings every acceptor thread of the connector ({@code AbstractConnector._acceptors}, 9.4-12.1) out of
+     * {@code accept()} to its wait; true once none is left in {@code accept()}. With no acceptor threads (the
+     * selector accepts), {@code setAccepting(false)} has closed its acceptor already.
+     */
+    private static boolean parkAcceptors(Object connector, ServerSocketChannel channel) {
+        Object field = Reflect.field(connector, "_acceptors");
+        if (!(field instanceof Thread[])) {
+            return false;
+        }
+        Thread[] acceptors = (Thread[]) field;
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(PARK_MILLIS);
+        try {
+            InetSocketAddress address = Servers.reachable((InetSocketAddress) channel.getLocalAddress());
+            for (int woken = 0; ; ) {
+                int accepting = inAccept(acceptors);
+                if (accepting == 0) {
+                    return true;
+                }
+                if (System.nanoTime() - end > 0) {
+                    Log.debug("%d acceptor(s) of %s still in accept() after %dms", accepting, connector, PARK_MILLIS);
+                    return false;
+                }
+                if (woken < accepting) {
+                    try (Socket wake = new Socket()) {
+                        wake.connect(address, 1000);
+                    }
+                    woken++;
+                }
+                Thread.sleep(1);
+            }
+        } catch (Exception e) {
+            Log.debug("parking the acceptors of %s: %s", connector, e);
+            return false;
+        }
+    }
+
+    /** How many of these threads may be in {@code accept()}: alive and not waiting. */
+    private static int inAccept(Thread[] acceptors) {
+        int n = 0;
+        for (Thread t : acceptors) {
+            if (t != null && t.isAlive() && t.getState() == Thread.State.RUNNABLE) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** With no acceptor in {@code accept()}: the connections the kernel has queued, handed to Jetty. */
+    private static void acceptQueued(Object connector, ServerSocketChannel channel) {
+        try {
+            channel.configureBlocking(false);
+            int n = 0;
+            for (SocketChannel queued; (queued = channel.accept()) != null; n++) {
+                Reflect.call(connector, "accepted", queued);
+            }
+            if (n > 0) {
+                Log.debug("%d connection(s) queued at the close of %s, served", n, connector);
+            }
+        } catch (Exception e) {
+            Log.debug("accepting the queued connections of %s: %s", connector, e);
         }
     }
 

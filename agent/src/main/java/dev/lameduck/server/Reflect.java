@@ -129,4 +129,43 @@ public final class Reflect {
         return Class.forName(prefix + wantedName, false, known.getClass().getClassLoader() != null
                 ? known.getClass().getClassLoader() : ClassLoader.getSystemClassLoader());
     }
+
+    /**
+     * A call by name whose method is looked up once, not on every call: for the paths each request takes in the
+     * lame duck. Looked up again only for a receiver the method does not fit (another server's classes).
+     */
+    public static final class Call {
+        private final String name;
+        private volatile Method method;
+
+        public Call(String name) {
+            this.name = name;
+        }
+
+        /** Calls the method on {@code target}; throws what the call throws, unwrapped. */
+        public Object on(Object target, Object... args) throws Exception {
+            Method m = method;
+            if (m == null || !m.getDeclaringClass().isInstance(target)) {
+                m = find(target.getClass(), name, args);
+                if (m == null) {
+                    throw new NoSuchMethodException(target.getClass().getName() + "." + name + "/" + args.length);
+                }
+                method = m;
+            }
+            try {
+                return m.invoke(target, args);
+            } catch (InvocationTargetException e) {
+                throw e.getCause() instanceof Exception ? (Exception) e.getCause() : e;
+            }
+        }
+    }
+
+    /** Calls {@code method} on {@code target} for a proxy that forwards it; throws what the call throws, unwrapped. */
+    public static Object forward(Method method, Object target, Object[] args) throws Throwable {
+        try {
+            return method.invoke(target, args);
+        } catch (InvocationTargetException e) {
+            throw e.getCause();
+        }
+    }
 }

@@ -2,6 +2,8 @@ package dev.lameduck.server;
 
 import dev.lameduck.Log;
 import java.io.IOException;
+import java.net.Inet6Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.util.ArrayList;
@@ -83,6 +85,15 @@ public final class Servers {
                 return;
             }
         }
+    }
+
+    /** Where to connect to reach a listener: its own address, or the loopback of its family when bound to any. */
+    public static InetSocketAddress reachable(InetSocketAddress local) throws IOException {
+        if (!local.getAddress().isAnyLocalAddress()) {
+            return local;
+        }
+        String loopback = local.getAddress() instanceof Inet6Address ? "::1" : "127.0.0.1";
+        return new InetSocketAddress(InetAddress.getByName(loopback), local.getPort());
     }
 
     /** Whether a frame of the stack is {@code method} of a class whose name ends with {@code classSuffix}. */

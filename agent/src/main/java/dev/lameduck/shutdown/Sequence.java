@@ -2,6 +2,7 @@ package dev.lameduck.shutdown;
 
 import dev.lameduck.Config;
 import dev.lameduck.Log;
+import dev.lameduck.server.CloseRamp;
 import dev.lameduck.server.Readiness;
 import dev.lameduck.server.ServerHandle;
 import dev.lameduck.server.Servers;
@@ -46,13 +47,17 @@ final class Sequence {
         int inFlightAtStart = inFlight(all);
 
         // 1. Lame duck: serve everything, but send clients elsewhere; readiness paths answer 503.
+        // Connections are told to go (Connection: close, GOAWAY) gradually over the delay, or all at once.
         long delay = shutdown.skipsDelay || all.isEmpty() ? 0 : config.delayMillis;
+        long ramp = CloseRamp.start(delay, config.gradualClose);
         Readiness.lameDuckStarted();
         for (ServerHandle h : all) {
             Servers.step(h, "lame duck", h::lameDuck);
         }
-        Log.info("%s: lame duck for %dms (%d in flight)", shutdown.trigger, delay, inFlightAtStart);
+        Log.info("%s: lame duck for %dms (%d in flight); %s", shutdown.trigger, delay, inFlightAtStart,
+                ramp > 0 ? "connections told to close over " + ramp + "ms" : "every connection told to close");
         delay = lameDuckWait(all, delay);
+        CloseRamp.everyone();
 
         // 2. Stop accepting: new connections are refused from here on.
         all = withLateStarters(all);

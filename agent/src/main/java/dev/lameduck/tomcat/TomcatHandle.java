@@ -8,8 +8,6 @@ import dev.lameduck.server.ServerHandle;
 import dev.lameduck.server.Servers;
 import java.lang.reflect.Field;
 import java.lang.reflect.Method;
-import java.net.Inet6Address;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.util.ArrayList;
@@ -148,7 +146,7 @@ final class TomcatHandle implements ServerHandle {
         Method doClose = Reflect.find(endpoint.getClass(), "doCloseServerSocket");
         Field acceptorState = acceptor == null ? null : Reflect.findField(acceptor.getClass(), "state");
         Object paused = acceptorState == null ? null : constant(acceptorState, "PAUSED");
-        InetSocketAddress listener = unlockAddress((InetSocketAddress) Reflect.call(endpoint, "getLocalAddress"));
+        InetSocketAddress listener = Servers.reachable((InetSocketAddress) Reflect.call(endpoint, "getLocalAddress"));
         if (!endpoint.getClass().getName().endsWith(".NioEndpoint") || setLimit == null || acceptorThread == null || doClose == null) {
             throw new NoSuchMethodException("an NIO endpoint with a connection-limit latch and an acceptor thread");
         }
@@ -181,15 +179,6 @@ final class TomcatHandle implements ServerHandle {
             }
         }
         return null;
-    }
-
-    /** Where to connect to reach a listener: its own address, or the loopback of its family when bound to any. */
-    private static InetSocketAddress unlockAddress(InetSocketAddress local) throws Exception {
-        if (!local.getAddress().isAnyLocalAddress()) {
-            return local;
-        }
-        String loopback = local.getAddress() instanceof Inet6Address ? "::1" : "127.0.0.1";
-        return new InetSocketAddress(InetAddress.getByName(loopback), local.getPort());
     }
 
     /** The endpoint's socket wrappers ({@code AbstractEndpoint.getConnections()}, 9.0+). */

@@ -3,6 +3,7 @@ package dev.lameduck.undertow;
 import static dev.lameduck.server.Reflect.tryCall;
 
 import dev.lameduck.Log;
+import dev.lameduck.server.CloseRamp;
 import dev.lameduck.server.Discovery;
 import dev.lameduck.server.Readiness;
 import dev.lameduck.server.Reflect;
@@ -10,6 +11,7 @@ import dev.lameduck.server.ServerHandle;
 import dev.lameduck.server.Servers;
 import java.lang.reflect.Field;
 import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -28,8 +30,8 @@ import java.util.concurrent.ConcurrentHashMap;
  *       wrapped in a generated {@code HttpHandler} ({@link Counting}) that counts each exchange until its
  *       completion listener runs, so dispatched and async exchanges count until they end. Undertow's
  *       {@code GracefulShutdownHandler} is not used: once shut down it answers 503.</li>
- *   <li>Lame duck: new exchanges are made non-persistent ({@code setPersistent(false)}), so Undertow ends the
- *       response with {@code Connection: close}. An HTTP/2 connection gets its GOAWAY (NO_ERROR) as soon as it
+ *   <li>Lame duck: new exchanges on connections told to go ({@link CloseRamp}) are made non-persistent as their
+ *       response starts, keeping its framing, so Undertow ends the response with {@code Connection: close}. An HTTP/2 connection gets its GOAWAY (NO_ERROR) as soon as it
  *       has no exchange in flight: Undertow 2.x has no graceful GOAWAY that leaves open streams running
  *       ({@code Http2Channel.sendGoAway} closes the connection once the frame is written), so it is sent when
  *       nothing is left to lose (and no exchange from before the lame duck runs). Readiness paths are answered 503.</li>
@@ -62,6 +64,9 @@ final class UndertowHandle implements ServerHandle {
     private final Method getRequestPath;
     private final Method setStatusCode;
     private final Method endExchange;
+    private final Method addResponseWrapper;
+    /** The response wrapper of an exchange whose connection is told to close: one for all of them. */
+    private final Object closing;
 
     /** One listener of a server started before the agent was attached: XNIO's accepting channel and Undertow's open listener. */
     static final class Listener {
@@ -87,6 +92,9 @@ final class UndertowHandle implements ServerHandle {
         getRequestPath = exchange.getMethod("getRequestPath");
         setStatusCode = exchange.getMethod("setStatusCode", int.class);
         endExchange = exchange.getMethod("endExchange");
+        Class<?> conduitWrapper = Reflect.sibling(known, knownName, "io.undertow.server.ConduitWrapper");
+        addResponseWrapper = exchange.getMethod("addResponseWrapper", conduitWrapper);
+        closing = closingWrapper(conduitWrapper, exchange);
         counting = new Counting(handler);
     }
 
@@ -134,16 +142,19 @@ final class UndertowHandle implements ServerHandle {
     }
 
     /**
-     * In the lame duck, each new exchange: noted (to be named if it is still running at the drain's end), made
-     * non-persistent so that its response carries {@code Connection: close}, its connection noted; a readiness
-     * path is answered 503 here. True when answered.
+     * In the lame duck, each new exchange: noted (to be named if it is still running at the drain's end), told to
+     * close its connection if the ramp has passed that connection ({@link CloseRamp}), its connection noted; a
+     * readiness path is answered 503 here. True when answered.
      */
     private boolean lameDuckExchange(Object exchange) {
         try {
             exchanges.put(exchange, System.nanoTime());
-            setPersistent.invoke(exchange, false);
             Object h2 = http2Channel(exchange);
-            lameDuckConnections.add(h2 != null ? h2 : getConnection.invoke(exchange));
+            Object connection = h2 != null ? h2 : getConnection.invoke(exchange);
+            lameDuckConnections.add(connection);
+            if (h2 == null && CloseRamp.tells(connection)) {
+                addResponseWrapper.invoke(exchange, closing);
+            }
             if (Readiness.refuses(getRequestPath.invoke(exchange))) {
                 setStatusCode.invoke(exchange, 503);
                 endExchange.invoke(exchange);
@@ -153,6 +164,47 @@ final class UndertowHandle implements ServerHandle {
             Log.debug("lame duck on %s: %s", exchange, e);
         }
         return false;
+    }
+
+    /**
+     * A {@code ConduitWrapper} that runs as the response's channel is made, before Undertow picks its framing
+     * ({@code HttpTransferEncoding.createSinkConduit}, 2.2-2.4), with any length the response knows already set:
+     * the exchange is made non-persistent (Undertow then adds {@code Connection: close}), and an HTTP/1.1 response
+     * of unknown length gets an explicit {@code Transfer-Encoding: chunked}, which Undertow keeps chunked
+     * whatever the persistence; without it a non-persistent response of unknown length is close-delimited.
+     * Not for HTTP/1.0 (no chunked coding there), nor a 101 (an upgrade keeps its connection).
+     */
+    private Object closingWrapper(Class<?> conduitWrapper, Class<?> exchangeType) throws Exception {
+        Method isHttp11 = exchangeType.getMethod("isHttp11");
+        Method getStatusCode = exchangeType.getMethod("getStatusCode");
+        Method getRequestMethod = exchangeType.getMethod("getRequestMethod");
+        Method getResponseHeaders = exchangeType.getMethod("getResponseHeaders");
+        Class<?> headerMap = getResponseHeaders.getReturnType();
+        Object transferEncoding = Class.forName(conduitWrapper.getName().replace("server.ConduitWrapper", "util.Headers"), false, conduitWrapper.getClassLoader())
+                .getField("TRANSFER_ENCODING").get(null);
+        Method contains = headerMap.getMethod("contains", String.class);
+        Method put = headerMap.getMethod("put", transferEncoding.getClass(), String.class);
+        return Proxy.newProxyInstance(conduitWrapper.getClassLoader(), new Class<?>[] {conduitWrapper}, (proxy, method, args) -> {
+            switch (method.getName()) {
+                case "wrap": // StreamSinkConduit wrap(ConduitFactory<StreamSinkConduit> factory, HttpServerExchange exchange)
+                    Object exchange = args[1];
+                    if ((Integer) getStatusCode.invoke(exchange) != 101) {
+                        setPersistent.invoke(exchange, false);
+                        Object headers = getResponseHeaders.invoke(exchange);
+                        if ((Boolean) isHttp11.invoke(exchange) && !"HEAD".equals(String.valueOf(getRequestMethod.invoke(exchange)))
+                                && !(Boolean) contains.invoke(headers, "Content-Length") && !(Boolean) contains.invoke(headers, "Transfer-Encoding")) {
+                            put.invoke(headers, transferEncoding, "chunked");
+                        }
+                    }
+                    return Reflect.forward(args[0].getClass().getMethod("create"), args[0], new Object[0]);
+                case "hashCode":
+                    return System.identityHashCode(proxy);
+                case "equals":
+                    return proxy == args[0];
+                default:
+                    return "lameduck Connection: close";
+            }
+        });
     }
 
     /** In the lame duck, each completed exchange. */
@@ -171,7 +223,7 @@ final class UndertowHandle implements ServerHandle {
     private void goAwayIfIdle(Object exchange) {
         try {
             Object channel = http2Channel(exchange);
-            if (channel == null || olderInFlight() > 0) {
+            if (channel == null || olderInFlight() > 0 || !CloseRamp.tells(channel)) {
                 return; // one of them may run on this connection, and Undertow's GOAWAY closes it
             }
             for (Object other : exchanges.keySet()) {
@@ -216,8 +268,9 @@ final class UndertowHandle implements ServerHandle {
 
     /**
      * From now on each exchange goes through the agent too. Exchanges already running keep their keep-alive: the
-     * generated handler keeps no list of them (a counter is all a request pays before the lame duck); with a
-     * delay, their connections' next requests come in the lame duck and get {@code Connection: close} then.
+     * generated handler keeps no list of them (a counter is all a request pays before the lame duck), and making
+     * them non-persistent from here would lose the framing of those that stream; their connections' next
+     * requests come in the lame duck (or the drain) and are told then.
      */
     @Override
     public void lameDuck() {
@@ -227,9 +280,6 @@ final class UndertowHandle implements ServerHandle {
         for (Object exchange : running()) {
             older.add(exchange);
             exchanges.putIfAbsent(exchange, now);
-            if (Boolean.FALSE.equals(tryCall(exchange, "isResponseStarted"))) {
-                tryCall(exchange, "setPersistent", false);
-            }
         }
     }
 
