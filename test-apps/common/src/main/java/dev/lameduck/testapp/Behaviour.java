@@ -1,5 +1,9 @@
 package dev.lameduck.testapp;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -22,6 +26,21 @@ public final class Behaviour {
     /** Where each answered request is logged: nowhere, unless the app has a logging framework (the hostile-* apps). */
     private static volatile java.util.function.Consumer<String> requestLog = line -> { };
 
+    /**
+     * /download's bytes repeat every 251: a prime, so the pattern never lines up with a power-of-two buffer and a
+     * chunk lost, repeated or reordered shows in the body.
+     */
+    private static final int DOWNLOAD_PERIOD = 251;
+    private static final int DOWNLOAD_WRITE = 64 * 1024;
+    /** Byte i is {@code (byte) (i % 251)}, one period longer than a write so that every write is a slice of it. */
+    private static final byte[] DOWNLOAD_PATTERN = new byte[DOWNLOAD_WRITE + DOWNLOAD_PERIOD];
+
+    static {
+        for (int i = 0; i < DOWNLOAD_PATTERN.length; i++) {
+            DOWNLOAD_PATTERN[i] = (byte) (i % DOWNLOAD_PERIOD);
+        }
+    }
+
     private Behaviour() {}
 
     /** For apps with a logging framework: each answered request is logged through it, {@code GET /work -> 200}. */
@@ -41,15 +60,56 @@ public final class Behaviour {
         }
     }
 
-    /** A finished answer: status and plain-text body. */
+    /**
+     * An answer: status, headers, then either a plain-text body known in full or a body the glue has
+     * {@linkplain Body#writeTo written} to the server's blocking streams.
+     */
     public static final class Reply {
+        /**
+         * No Content-Length from the app: the server picks the framing, a Content-Length when it holds the whole
+         * body at the end (a text reply, a short unflushed stream), else chunked (HTTP/1.1).
+         */
+        public static final long UNKNOWN_LENGTH = -1;
+
         public final int status;
+        public final String contentType;
+        /** Set as the Content-Length header before the body when not {@link #UNKNOWN_LENGTH}. */
+        public final long contentLength;
+        /** The whole body of a text reply; {@code null} when the reply {@linkplain #streams() streams}. */
         public final String body;
+        /** Writes the body of a streamed reply; {@code null} for a text reply. */
+        public final Body streamed;
 
         Reply(int status, String body) {
-            this.status = status;
-            this.body = body;
+            this(status, "text/plain", UNKNOWN_LENGTH, body, null);
         }
+
+        private Reply(int status, String contentType, long contentLength, String body, Body streamed) {
+            this.status = status;
+            this.contentType = contentType;
+            this.contentLength = contentLength;
+            this.body = body;
+            this.streamed = streamed;
+        }
+
+        static Reply streaming(int status, String contentType, long contentLength, Body body) {
+            return new Reply(status, contentType, contentLength, null, body);
+        }
+
+        /** Whether the glue must hand the server's streams to {@link #streamed} rather than send {@link #body}. */
+        public boolean streams() {
+            return streamed != null;
+        }
+    }
+
+    /**
+     * The body of a streamed reply, written on the request's thread through the server's blocking streams, after
+     * the glue has set the status and headers. The glue closes {@code responseBody} afterwards; like a servlet's
+     * output stream it should buffer, so that a short body written without a flush still goes out with a
+     * Content-Length (that is how /upload's answer keeps a fixed length although it is only known after reading).
+     */
+    public interface Body {
+        void writeTo(InputStream requestBody, OutputStream responseBody) throws IOException;
     }
 
     /**
@@ -120,7 +180,76 @@ public final class Behaviour {
         return new Reply(404, "no such endpoint");
     }
 
-    /** Routes the synchronous endpoints; {@code null} for /async, which each app glues to its async API. */
+    /** GET /stream?chunks=N&ms=M: lines {@code chunk i}, each flushed M ms after the last, in a body of unknown length. */
+    public static Reply stream(String query) {
+        long chunks = longParam(query, "chunks", 5);
+        long pause = longParam(query, "ms", 100);
+        return Reply.streaming(200, "text/plain", Reply.UNKNOWN_LENGTH, (in, out) -> {
+            for (long i = 0; i < chunks; i++) {
+                if (i > 0) {
+                    sleep(pause);
+                }
+                out.write(("chunk " + i + "\n").getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+            }
+        });
+    }
+
+    /** GET /download?mb=N: N MiB of a known pattern (byte i is {@code (byte) (i % 251)}), Content-Length set first. */
+    public static Reply download(String query) {
+        long length = longParam(query, "mb", 20) * 1024 * 1024;
+        return Reply.streaming(200, "application/octet-stream", length, (in, out) -> {
+            for (long written = 0; written < length; ) {
+                int n = (int) Math.min(DOWNLOAD_WRITE, length - written);
+                out.write(DOWNLOAD_PATTERN, (int) (written % DOWNLOAD_PERIOD), n);
+                written += n;
+            }
+        });
+    }
+
+    /**
+     * POST /upload: reads the whole request body (the server answers {@code Expect: 100-continue} on that read),
+     * then answers {@code received N}. With {@code read=false} it answers {@code not read} at once and leaves the
+     * body unread, for the server to drain or to close the connection over.
+     */
+    public static Reply upload(String query) {
+        if ("false".equals(param(query, "read"))) {
+            return new Reply(200, "not read");
+        }
+        return Reply.streaming(200, "text/plain", Reply.UNKNOWN_LENGTH, (in, out) -> {
+            byte[] buffer = new byte[64 * 1024];
+            long received = 0;
+            for (int n; (n = in.read(buffer)) != -1; ) {
+                received += n;
+            }
+            // One write and no flush: the server buffers it and, on close, sends it with a Content-Length.
+            out.write(("received " + received).getBytes(StandardCharsets.US_ASCII));
+        });
+    }
+
+    /**
+     * GET /sse?ms=M: an event stream that never ends by itself: {@code data: tick i} every M ms until a write fails
+     * (client gone, server stopping) or the thread is interrupted, and then it simply returns, as an SSE
+     * endpoint whose client left would.
+     */
+    public static Reply sse(String query) {
+        long pause = longParam(query, "ms", 200);
+        return Reply.streaming(200, "text/event-stream", Reply.UNKNOWN_LENGTH, (in, out) -> {
+            try {
+                for (long i = 0; ; i++) {
+                    out.write(("data: tick " + i + "\n\n").getBytes(StandardCharsets.US_ASCII));
+                    out.flush();
+                    Thread.sleep(pause);
+                }
+            } catch (IOException e) {
+                // the client or the server is gone: the stream is over
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+    }
+
+    /** Routes the synchronous and streamed endpoints; {@code null} for /async, which each app glues to its async API. */
     public static Reply route(String method, String path, String query) {
         Reply r;
         switch (path) {
@@ -128,6 +257,10 @@ public final class Behaviour {
             case "/work": r = work(query); break;
             case "/hang": r = hang(); break;
             case "/exit": r = "POST".equals(method) ? exit(query) : new Reply(405, "POST only"); break;
+            case "/stream": r = stream(query); break;
+            case "/download": r = download(query); break;
+            case "/upload": r = "POST".equals(method) ? upload(query) : new Reply(405, "POST only"); break;
+            case "/sse": r = sse(query); break;
             case "/async": return null;
             default: r = notFound();
         }
@@ -148,14 +281,20 @@ public final class Behaviour {
     }
 
     static long longParam(String query, String name, long otherwise) {
+        String value = param(query, name);
+        return value == null ? otherwise : Long.parseLong(value);
+    }
+
+    /** The value of {@code name} in the query string, {@code null} when absent. */
+    static String param(String query, String name) {
         if (query == null) {
-            return otherwise;
+            return null;
         }
         for (String pair : query.split("&")) {
             if (pair.startsWith(name + "=")) {
-                return Long.parseLong(pair.substring(name.length() + 1));
+                return pair.substring(name.length() + 1);
             }
         }
-        return otherwise;
+        return null;
     }
 }

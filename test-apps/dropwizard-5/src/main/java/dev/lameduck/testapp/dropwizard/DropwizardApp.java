@@ -35,7 +35,7 @@ public final class DropwizardApp extends Application<Configuration> {
     public void run(Configuration configuration, Environment environment) {
         ServletRegistration.Dynamic endpoints = environment.servlets().addServlet("endpoints", new EndpointServlet());
         endpoints.setAsyncSupported(true);
-        endpoints.addMapping("/health", "/work", "/async", "/exit", "/hang");
+        endpoints.addMapping("/health", "/work", "/async", "/exit", "/hang", "/stream", "/download", "/upload", "/sse");
         environment.lifecycle().addServerLifecycleListener(server -> Behaviour.listening(((ServerConnector) server.getConnectors()[0]).getLocalPort()));
     }
 }

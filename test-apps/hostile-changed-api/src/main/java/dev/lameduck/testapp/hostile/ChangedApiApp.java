@@ -27,6 +27,16 @@ public final class ChangedApiApp {
         if (r == null) {
             r = Behaviour.work(exchange.getRequestURI().getQuery());
         }
+        if (r.streams()) {
+            exchange.getResponseHeaders().set("Content-Type", r.contentType);
+            // This server's own encoding of a length: 0 asks for chunked framing, -1 for no body at all.
+            long length = r.contentLength == Reply.UNKNOWN_LENGTH ? 0 : r.contentLength == 0 ? -1 : r.contentLength;
+            exchange.sendResponseHeaders(r.status, length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                r.streamed.writeTo(exchange.getRequestBody(), out);
+            }
+            return;
+        }
         byte[] body = r.body.getBytes(StandardCharsets.UTF_8);
         exchange.sendResponseHeaders(r.status, body.length);
         try (OutputStream out = exchange.getResponseBody()) {

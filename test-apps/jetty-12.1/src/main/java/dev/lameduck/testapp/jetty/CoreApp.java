@@ -2,7 +2,11 @@ package dev.lameduck.testapp.jetty;
 
 import dev.lameduck.testapp.Behaviour;
 import dev.lameduck.testapp.Behaviour.Reply;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
@@ -35,18 +39,40 @@ public final class CoreApp {
         public boolean handle(Request request, Response response, Callback callback) {
             String query = request.getHttpURI().getQuery();
             Reply reply = Behaviour.route(request.getMethod(), request.getHttpURI().getPath(), query);
-            if (reply != null) {
-                write(response, callback, reply);
-            } else {
+            if (reply == null) {
                 Behaviour.async(query, r -> write(response, callback, r));
+            } else if (reply.streams()) {
+                stream(request, response, callback, reply); // blocking is fine: Handler.Abstract is a BLOCKING handler
+            } else {
+                write(response, callback, reply);
             }
             return true;
         }
 
         private static void write(Response response, Callback callback, Reply reply) {
             response.setStatus(reply.status);
-            response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain");
-            response.write(true, java.nio.charset.StandardCharsets.UTF_8.encode(reply.body), callback);
+            response.getHeaders().put(HttpHeader.CONTENT_TYPE, reply.contentType);
+            response.write(true, StandardCharsets.UTF_8.encode(reply.body), callback);
+        }
+
+        private static void stream(Request request, Response response, Callback callback, Reply reply) {
+            response.setStatus(reply.status);
+            response.getHeaders().put(HttpHeader.CONTENT_TYPE, reply.contentType);
+            if (reply.contentLength != Reply.UNKNOWN_LENGTH) {
+                response.getHeaders().put(HttpHeader.CONTENT_LENGTH, reply.contentLength);
+            }
+            // The response as a sink writes each write at once; buffered as a servlet's output is, a short body
+            // written without a flush goes out on close with a Content-Length (/upload's answer), as on the other servers.
+            HttpConfiguration http = request.getConnectionMetaData().getHttpConfiguration();
+            Content.Sink buffered = Content.Sink.asBuffered(response, request.getComponents().getByteBufferPool(),
+                    http.isUseOutputDirectByteBuffers(), http.getOutputAggregationSize(), http.getOutputBufferSize());
+            try (OutputStream out = Content.Sink.asOutputStream(buffered)) {
+                reply.streamed.writeTo(Content.Source.asInputStream(request), out);
+            } catch (IOException e) {
+                callback.failed(e);
+                return;
+            }
+            callback.succeeded();
         }
     }
 }

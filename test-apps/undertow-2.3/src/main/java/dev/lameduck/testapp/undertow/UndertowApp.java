@@ -6,8 +6,11 @@ import io.undertow.Undertow;
 import io.undertow.UndertowOptions;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
+import io.undertow.server.handlers.HttpContinueReadHandler;
 import io.undertow.util.Headers;
 import io.undertow.util.SameThreadExecutor;
+import java.io.IOException;
+import java.io.OutputStream;
 import java.net.InetSocketAddress;
 
 /** Undertow 2.2, 2.3 and 2.4 (undertow-core handlers): the same source builds the three apps. */
@@ -17,7 +20,8 @@ public final class UndertowApp {
         Undertow server = Undertow.builder()
                 .addHttpListener(Behaviour.port(args), "0.0.0.0")
                 .setServerOption(UndertowOptions.ENABLE_HTTP2, true) // h2c: upgrade and prior knowledge
-                .setHandler(new EndpointHandler())
+                // Undertow's core answers Expect: 100-continue only through this wrapper (its servlet layer adds it itself).
+                .setHandler(new HttpContinueReadHandler(new EndpointHandler()))
                 .build();
         server.start();
         Behaviour.listening(((InetSocketAddress) server.getListenerInfo().get(0).getAddress()).getPort());
@@ -25,7 +29,7 @@ public final class UndertowApp {
 
     static final class EndpointHandler implements HttpHandler {
         @Override
-        public void handleRequest(HttpServerExchange exchange) {
+        public void handleRequest(HttpServerExchange exchange) throws IOException {
             String path = exchange.getRequestPath();
             String query = exchange.getQueryString();
             if (path.equals("/async")) {
@@ -37,13 +41,34 @@ public final class UndertowApp {
                 exchange.dispatch(this); // the endpoints block: run them on a worker thread
                 return;
             }
-            write(exchange, Behaviour.route(exchange.getRequestMethod().toString(), path, query));
+            Reply reply = Behaviour.route(exchange.getRequestMethod().toString(), path, query);
+            if (reply.streams()) {
+                stream(exchange, reply);
+            } else {
+                write(exchange, reply);
+            }
         }
 
         private static void write(HttpServerExchange exchange, Reply reply) {
             exchange.setStatusCode(reply.status);
-            exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "text/plain");
+            exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, reply.contentType);
             exchange.getResponseSender().send(reply.body);
+        }
+
+        /** Streams on the worker thread through the exchange's blocking streams. */
+        static void stream(HttpServerExchange exchange, Reply reply) throws IOException {
+            exchange.setStatusCode(reply.status);
+            exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, reply.contentType);
+            if (reply.contentLength != Reply.UNKNOWN_LENGTH) {
+                exchange.getResponseHeaders().put(Headers.CONTENT_LENGTH, reply.contentLength);
+            }
+            exchange.startBlocking();
+            // Closing sends what is still buffered, with a Content-Length when nothing was flushed (/upload's answer).
+            try (OutputStream out = exchange.getOutputStream()) {
+                reply.streamed.writeTo(exchange.getInputStream(), out);
+            } finally {
+                exchange.endExchange();
+            }
         }
     }
 }
