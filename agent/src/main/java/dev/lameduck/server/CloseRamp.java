@@ -73,7 +73,7 @@ public final class CloseRamp {
         h ^= h >>> 16;
         h *= 0x85EBCA6B;
         h ^= h >>> 13;
-        return (h >>> 1) / (double) (1 << 31);
+        return (h >>> 1) / (double) (1L << 31);
     }
 
     /** For tests of one JVM's agent code only: back to before the lame duck. */

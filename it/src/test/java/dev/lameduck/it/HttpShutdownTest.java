@@ -108,7 +108,8 @@ class HttpShutdownTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("apps")
     void duringTheLameDuckDelayNewAndKeepAliveRequestsAreServedWithConnectionClose(TestApp app, TestInfo test) throws Exception {
-        try (AppProcess p = AppProcess.start(app, Options.agent("delay=3s"), AppProcess.logName(test));
+        // Immediate: every connection is told from the start (the gradual ramp has its own test).
+        try (AppProcess p = AppProcess.start(app, Options.agent("delay=3s,delay.close=immediate"), AppProcess.logName(test));
                 RawConnection before = new RawConnection(p.port())) {
             RawConnection.Response first = before.request("GET", "/health");
             assertEquals(200, first.status());
@@ -159,7 +160,7 @@ class HttpShutdownTest {
     @ParameterizedTest(name = "{0}", allowZeroInvocations = true) // -Dlameduck.apps may select no h2c app
     @MethodSource("h2cApps")
     void http2ConnectionsGetAGracefulGoAwayAndTheirStreamsInFlightComplete(TestApp app, TestInfo test) throws Exception {
-        try (AppProcess p = AppProcess.start(app, Options.agent("delay=5s"), AppProcess.logName(test));
+        try (AppProcess p = AppProcess.start(app, Options.agent("delay=5s,delay.close=immediate"), AppProcess.logName(test));
                 H2cConnection h2 = new H2cConnection(p.port())) {
             h2.get(1, "/health");
             assertEquals("up", h2.body(1, 5000), "HTTP/2 works before the signal");

@@ -48,26 +48,116 @@ public final class RawConnection implements AutoCloseable {
 
     /** Reads one response (Content-Length or chunked bodies). */
     public Response read() throws IOException {
+        Head head = readHead();
+        String body;
+        if (head.chunked()) {
+            Chunked chunked = readChunked();
+            if (!chunked.terminated()) {
+                throw new IOException("chunked body cut (" + chunked.end() + ") after: " + chunked.body());
+            }
+            body = chunked.body();
+        } else {
+            body = new String(readBody(head.contentLength()), StandardCharsets.UTF_8);
+        }
+        return new Response(head.status(), head.headers(), body);
+    }
+
+    /** A response's status and headers (lower-case names). */
+    public record Head(int status, Map<String, String> headers) {
+        public boolean chunked() {
+            return "chunked".equalsIgnoreCase(headers.get("transfer-encoding"));
+        }
+
+        public boolean closes() {
+            return "close".equalsIgnoreCase(headers.getOrDefault("connection", ""));
+        }
+
+        /** The Content-Length, or -1 when there is none. */
+        public long contentLength() {
+            return Long.parseLong(headers.getOrDefault("content-length", "-1"));
+        }
+    }
+
+    /** Reads a response's head; an interim 100 Continue is read and skipped. */
+    public Head readHead() throws IOException {
+        while (true) {
+            String statusLine = line();
+            if (statusLine == null) {
+                throw new IOException("connection closed before a response");
+            }
+            int status = Integer.parseInt(statusLine.split(" ")[1]);
+            Map<String, String> headers = new TreeMap<>();
+            for (String h; !(h = line()).isEmpty(); ) {
+                int colon = h.indexOf(':');
+                headers.put(h.substring(0, colon).trim().toLowerCase(Locale.ROOT), h.substring(colon + 1).trim());
+            }
+            if (status != 100) {
+                return new Head(status, headers);
+            }
+        }
+    }
+
+    /** Reads the interim {@code 100 Continue} of a request sent with {@code Expect: 100-continue}. */
+    public int readInterim() throws IOException {
         String statusLine = line();
         if (statusLine == null) {
             throw new IOException("connection closed before a response");
         }
-        int status = Integer.parseInt(statusLine.split(" ")[1]);
-        Map<String, String> headers = new TreeMap<>();
-        for (String h; !(h = line()).isEmpty(); ) {
-            int colon = h.indexOf(':');
-            headers.put(h.substring(0, colon).trim().toLowerCase(Locale.ROOT), h.substring(colon + 1).trim());
+        while (!line().isEmpty()) {
+            // its headers, if any
         }
+        return Integer.parseInt(statusLine.split(" ")[1]);
+    }
+
+    /**
+     * A chunked body read as far as it goes: its data, whether the last chunk came ({@code terminated}), and
+     * how the reading ended: {@code last chunk}, {@code eof} (closed cleanly in the middle), or the exception.
+     */
+    public record Chunked(String body, boolean terminated, String end) {}
+
+    public Chunked readChunked() {
         ByteArrayOutputStream body = new ByteArrayOutputStream();
-        if ("chunked".equalsIgnoreCase(headers.get("transfer-encoding"))) {
-            for (int size; (size = Integer.parseInt(line().split(";")[0].trim(), 16)) > 0; line()) {
-                body.write(in.readNBytes(size));
+        try {
+            while (true) {
+                String size = line();
+                if (size == null) {
+                    return new Chunked(body.toString(StandardCharsets.UTF_8), false, "eof");
+                }
+                int n = Integer.parseInt(size.split(";")[0].trim(), 16);
+                if (n == 0) {
+                    line();
+                    return new Chunked(body.toString(StandardCharsets.UTF_8), true, "last chunk");
+                }
+                byte[] data = in.readNBytes(n);
+                body.write(data);
+                if (data.length < n) {
+                    return new Chunked(body.toString(StandardCharsets.UTF_8), false, "eof");
+                }
+                line();
             }
-            line();
-        } else {
-            body.write(in.readNBytes(Integer.parseInt(headers.getOrDefault("content-length", "0"))));
+        } catch (IOException | RuntimeException e) {
+            return new Chunked(body.toString(StandardCharsets.UTF_8), false, e.toString());
         }
-        return new Response(status, headers, body.toString(StandardCharsets.UTF_8));
+    }
+
+    /** Reads {@code n} bytes of a body, or fewer when the connection ends first. */
+    public byte[] readBody(long n) throws IOException {
+        return in.readNBytes((int) Math.max(0, n));
+    }
+
+    /** Writes bytes as they are: for requests whose bytes on the wire are the point. */
+    public void write(byte[] bytes) throws IOException {
+        out.write(bytes);
+        out.flush();
+    }
+
+    public void write(String ascii) throws IOException {
+        write(ascii.getBytes(StandardCharsets.US_ASCII));
+    }
+
+    /** The stream the body comes on, for a reader that takes its time. */
+    public InputStream input() {
+        return in;
     }
 
     /** Whether the server has closed the connection: the next read ends (or is reset) at once. */

@@ -20,6 +20,7 @@ public final class UndertowApp {
         Undertow server = Undertow.builder()
                 .addHttpListener(Behaviour.port(args), "0.0.0.0")
                 .setServerOption(UndertowOptions.ENABLE_HTTP2, true) // h2c: upgrade and prior knowledge
+                .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, 64L << 20) // uploads of a few MB (UndertowOptions.DEFAULT_MAX_ENTITY_SIZE is 2 MB)
                 // Undertow's core answers Expect: 100-continue only through this wrapper (its servlet layer adds it itself).
                 .setHandler(new HttpContinueReadHandler(new EndpointHandler()))
                 .build();
