@@ -10,6 +10,8 @@ import java.lang.reflect.Field;
 import java.lang.reflect.Method;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
@@ -17,6 +19,7 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Drives one Tomcat connector (9, 10.1, 11) through its own API.
@@ -133,8 +136,10 @@ final class TomcatHandle implements ServerHandle {
      * resets those queued meanwhile (under load: a failed request or two per shutdown). Here the acceptor is
      * parked before its next accept instead, at the NIO endpoint's connection-limit latch with its limit set to 0
      * ({@code LimitLatch}, 7.0+; the acceptor waits there before each accept): the connection that wakes it, and
-     * any queued before it, are served as usual. Then the socket is closed; Tomcat's stop releases the latch
-     * after pausing the endpoint, and the parked acceptor then ends without accepting again.
+     * any queued before it, are served as usual. Connections the kernel queued after that are accepted here and
+     * handed to Tomcat as its acceptor would ({@link #acceptQueued}); then the socket is closed at once, so that what
+     * could still be reset is what arrives in the microseconds between the last accept and the close. Tomcat's
+     * stop releases the latch after pausing the endpoint, and the parked acceptor then ends without accepting again.
      */
     private static void closeWithTheAcceptorParked(Object endpoint) throws Exception {
         Object acceptor = Reflect.field(endpoint, "acceptor");
@@ -164,7 +169,36 @@ final class TomcatHandle implements ServerHandle {
         // Not RUNNING: the endpoint's pause() at the stop would try to wake it through the closed socket, and warn.
         acceptorState.set(acceptor, paused);
         bindState.set(endpoint, closed); // as Tomcat does before closing: the endpoint's stop() then knows
+        if (acceptorThread.getState() == Thread.State.WAITING) {
+            acceptQueued(endpoint, latch);
+        }
         doClose.invoke(endpoint);
+    }
+
+    /**
+     * With the acceptor parked at the latch (not in {@code accept()}): each connection queued in the kernel is
+     * accepted and handed to the endpoint as {@code Acceptor.run} does (9.0.x, 10.1, 11): counted in the latch
+     * (its {@code count}, as {@code countUpOrAwaitConnection} would, so that the count stays right when it closes),
+     * then {@code setSocketOptions}, or {@code closeSocket} when that refuses it.
+     */
+    private static void acceptQueued(Object endpoint, Object latch) {
+        try {
+            ServerSocketChannel listener = (ServerSocketChannel) Reflect.field(endpoint, "serverSock");
+            AtomicLong count = (AtomicLong) Reflect.field(latch, "count");
+            listener.configureBlocking(false);
+            int n = 0;
+            for (SocketChannel queued; (queued = listener.accept()) != null; n++) {
+                count.incrementAndGet();
+                if (!Boolean.TRUE.equals(Reflect.call(endpoint, "setSocketOptions", queued))) {
+                    Reflect.call(endpoint, "closeSocket", queued);
+                }
+            }
+            if (n > 0) {
+                Log.debug("%d connection(s) queued at the close of %s, served", n, endpoint);
+            }
+        } catch (Exception e) {
+            Log.debug("accepting the queued connections of %s: %s", endpoint, e);
+        }
     }
 
     @SuppressWarnings({"unchecked", "rawtypes"})

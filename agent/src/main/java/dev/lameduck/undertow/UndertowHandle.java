@@ -13,6 +13,8 @@ import java.lang.reflect.Field;
 import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
 import java.net.InetSocketAddress;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
@@ -21,6 +23,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Drives one Undertow server (2.2 to 2.4) through its own API.
@@ -41,6 +46,8 @@ import java.util.concurrent.ConcurrentHashMap;
 final class UndertowHandle implements ServerHandle {
     private static final String HTTP2_CONNECTION = "io.undertow.server.protocol.http2.Http2ServerConnection";
     private static final int NO_ERROR = 0;
+    /** Rounds of XNIO's accept (at most 128 connections each) before the close: more than Undertow's backlog of 1000. */
+    private static final int ACCEPT_ROUNDS = 10;
 
     /** The Undertow object; null when attached to a running JVM, then {@link #attached} is what the agent found. */
     private final Object server;
@@ -306,8 +313,87 @@ final class UndertowHandle implements ServerHandle {
         Object channels = server != null ? Reflect.field(server, "channels") : Collections.singletonList(attached.channel);
         if (channels instanceof Collection) {
             for (Object channel : (Collection<?>) channels) {
-                Servers.closeQuietly(channel);
+                if (!acceptQueuedThenClose(channel)) {
+                    Servers.closeQuietly(channel);
+                }
             }
+        }
+    }
+
+    /**
+     * Accepts the connections the kernel has queued, then closes the listening channel at once: what could still
+     * be reset is what arrives in the microseconds between the last accept and the close (a plain close resets
+     * every connection still in the kernel's accept queue). Two things of XNIO 3.8 (Undertow 2.2-2.4) matter:
+     * <ul>
+     *   <li>The listening channel is registered with the selector of every I/O thread ({@code NioTcpServer.handles},
+     *       one per thread), and the JDK closes a registered channel only once every selector has dropped its key,
+     *       at its next select: until then the kernel keeps listening and queueing, to reset all at that close.
+     *       So each I/O thread first drops its key itself (cancel, then {@code selectNow()} on its own selector,
+     *       between its own selects; keys found ready stay in its selected set for its loop).</li>
+     *   <li>{@code QueuedNioTcpServer2.handleReady()}, what a selector runs when the channel is acceptable, accepts
+     *       (only on an I/O thread) up to 128 connections and queues each for its I/O thread, where Undertow's open
+     *       listener takes it, also after the close.</li>
+     * </ul>
+     * False when the channel is not such a one, or it did not finish in time; then it is only closed.
+     */
+    private static boolean acceptQueuedThenClose(Object channel) {
+        Method handleReady = Reflect.find(channel.getClass(), "handleReady");
+        Object handles = Reflect.field(Reflect.field(channel, "realServer"), "handles");
+        Object ioThread = tryCall(channel, "getIoThread");
+        if (handleReady == null || !(handles instanceof Object[]) || !(ioThread instanceof Executor)) {
+            return false;
+        }
+        Object[] perThread = (Object[]) handles;
+        CountDownLatch dropped = new CountDownLatch(perThread.length);
+        for (Object handle : perThread) {
+            Object thread = tryCall(handle, "getWorkerThread");
+            Object key = Reflect.field(handle, "selectionKey");
+            if (!(thread instanceof Executor) || !(key instanceof SelectionKey)) {
+                return false;
+            }
+            ((Executor) thread).execute(() -> {
+                ((SelectionKey) key).cancel();
+                selectNowOnThisThread();
+                dropped.countDown();
+            });
+        }
+        CountDownLatch closed = new CountDownLatch(1);
+        if (!await(dropped)) {
+            return false;
+        }
+        ((Executor) ioThread).execute(() -> {
+            try {
+                for (int i = 0; i < ACCEPT_ROUNDS; i++) {
+                    handleReady.invoke(channel);
+                }
+            } catch (Exception e) {
+                Log.debug("accepting the queued connections of %s: %s", channel, e);
+            } finally {
+                Servers.closeQuietly(channel);
+                closed.countDown();
+            }
+        });
+        return await(closed);
+    }
+
+    /** On an XNIO I/O thread: its own selector drops its cancelled keys now ({@code WorkerThread.selector}). */
+    private static void selectNowOnThisThread() {
+        Object selector = Reflect.field(Thread.currentThread(), "selector");
+        if (selector instanceof Selector) {
+            try {
+                ((Selector) selector).selectNow();
+            } catch (Exception e) {
+                Log.debug("dropping the listener's key: %s", e);
+            }
+        }
+    }
+
+    private static boolean await(CountDownLatch latch) {
+        try {
+            return latch.await(1, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
         }
     }
 
@@ -363,7 +449,7 @@ final class UndertowHandle implements ServerHandle {
         stopAccepting();
         Object worker = tryCall(server != null ? server : attached.channel, "getWorker");
         tryCall(worker, "shutdownNow");
-        tryCall(worker, "awaitTermination", 500L, java.util.concurrent.TimeUnit.MILLISECONDS);
+        tryCall(worker, "awaitTermination", 500L, TimeUnit.MILLISECONDS);
     }
 
 
