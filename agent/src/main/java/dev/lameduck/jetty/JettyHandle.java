@@ -37,7 +37,7 @@ import java.util.concurrent.TimeUnit;
  * </ul>
  */
 final class JettyHandle implements ServerHandle {
-    private static final long GOAWAY_EVERY_MILLIS = 50;
+    private static final long TELL_EVERY_MILLIS = 50;
     /** How long the acceptors may take to leave {@code accept()} when accepting stops. */
     private static final long PARK_MILLIS = 500;
 
@@ -46,8 +46,9 @@ final class JettyHandle implements ServerHandle {
     private final String serverClass;
     private final String version;
     private volatile boolean accepting = true;
-    /** HTTP/2 connections sent their GOAWAY. */
-    private final Set<Object> toldHttp2 = Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
+    /** Connections told by {@link #tellAsRamped()}: HTTP/2 ones sent their GOAWAY, HTTP/1 ones their request in flight told. */
+    private final Set<Object> told = Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
+    private LameDuckCustomizer customizer;
 
     private JettyHandle(Object server, Object statistics, String serverClass, String version) {
         this.server = server;
@@ -118,17 +119,16 @@ final class JettyHandle implements ServerHandle {
                 }
             }
         }
-        Object customizer;
         try {
-            customizer = LameDuckCustomizer.create(server);
+            customizer = new LameDuckCustomizer(server);
         } catch (ClassNotFoundException e) {
             throw new IllegalStateException(e);
         }
         for (Object configuration : configurations) {
-            Reflect.require(configuration, "addCustomizer", customizer);
+            Reflect.require(configuration, "addCustomizer", customizer.proxy);
         }
-        goAwayAsTold();
-        Servers.repeat("lameduck-jetty-goaway", GOAWAY_EVERY_MILLIS, () -> accepting, this::goAwayAsTold);
+        tellAsRamped();
+        Servers.repeat("lameduck-jetty-tell", TELL_EVERY_MILLIS, () -> accepting, this::tellAsRamped);
     }
 
     /**
@@ -145,15 +145,20 @@ final class JettyHandle implements ServerHandle {
     }
 
     /**
-     * The customizer tells HTTP/1 connections on their next request; an HTTP/2 connection is told here too, once
-     * the ramp has passed it, so that one whose streams all began before the lame duck still gets its GOAWAY.
-     * Called again every {@link #GOAWAY_EVERY_MILLIS} until accepting stops, then once more (every one is told).
+     * The customizer tells each connection as its next request arrives; this tells, once the ramp has passed them,
+     * the connections that are busy or idle now: an HTTP/2 one gets its GOAWAY (one whose streams all began before
+     * the lame duck would get none otherwise), an HTTP/1 one with a request in flight gets {@code Connection: close}
+     * on that request's response, if it is not committed yet. Called again every {@link #TELL_EVERY_MILLIS} until
+     * accepting stops, then once more (every connection is told then).
      */
-    private void goAwayAsTold() {
+    private void tellAsRamped() {
         for (Object endPoint : endPoints()) {
             Object connection = tryCall(endPoint, "getConnection");
-            if (connection != null && !toldHttp2.contains(connection) && CloseRamp.tells(connection) && goAway(connection)) {
-                toldHttp2.add(connection);
+            if (connection != null && !told.contains(connection) && CloseRamp.tells(connection)) {
+                told.add(connection);
+                if (!goAway(connection)) {
+                    customizer.tellInFlight(connection);
+                }
             }
         }
     }
@@ -210,7 +215,7 @@ final class JettyHandle implements ServerHandle {
                 Servers.awaitRefused(String.valueOf(tryCall(connector, "getHost")), (Integer) port);
             }
         }
-        goAwayAsTold();
+        tellAsRamped();
     }
 
     /**

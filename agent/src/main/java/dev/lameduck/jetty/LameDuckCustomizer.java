@@ -44,6 +44,9 @@ final class LameDuckCustomizer implements InvocationHandler {
     private final Reflect.Call setInterceptor = new Reflect.Call("setInterceptor");
     private final Reflect.Call isCommitted = new Reflect.Call("isCommitted");
     private final Reflect.Call getHttpFields = new Reflect.Call("getHttpFields");
+    private final Reflect.Call getRequest = new Reflect.Call("getRequest");
+    private final Reflect.Call getState = new Reflect.Call("getState");
+    private final Reflect.Call isIdle = new Reflect.Call("isIdle");
     // 12, per request
     private final Reflect.Call getConnectionMetaData = new Reflect.Call("getConnectionMetaData");
     private final Reflect.Call addHttpStreamWrapper = new Reflect.Call("addHttpStreamWrapper");
@@ -51,13 +54,11 @@ final class LameDuckCustomizer implements InvocationHandler {
     private final Reflect.Call getField = new Reflect.Call("getField");
     private final Reflect.Call put = new Reflect.Call("put");
 
-    private LameDuckCustomizer(Class<?> interceptorType, Class<?> streamType) {
-        this.interceptorType = interceptorType;
-        this.streamType = streamType;
-    }
+    /** The customizer as Jetty sees it: a {@code HttpConfiguration.Customizer} in its class loader. */
+    final Object proxy;
 
-    /** The customizer, made in the class loader of {@code server}'s Jetty (relocated or not). */
-    static Object create(Object server) throws ClassNotFoundException {
+    /** For {@code server}'s Jetty (relocated or not). */
+    LameDuckCustomizer(Object server) throws ClassNotFoundException {
         Class<?> customizer = Reflect.sibling(server, JettySupport.SERVER, "org.eclipse.jetty.server.HttpConfiguration$Customizer");
         Class<?> interceptor = null;
         Class<?> stream = null;
@@ -66,7 +67,9 @@ final class LameDuckCustomizer implements InvocationHandler {
         } catch (ClassNotFoundException e) {
             interceptor = Reflect.sibling(server, JettySupport.SERVER, "org.eclipse.jetty.server.HttpOutput$Interceptor"); // 9.4-11
         }
-        return Proxy.newProxyInstance(customizer.getClassLoader(), new Class<?>[] {customizer}, new LameDuckCustomizer(interceptor, stream));
+        this.interceptorType = interceptor;
+        this.streamType = stream;
+        this.proxy = Proxy.newProxyInstance(customizer.getClassLoader(), new Class<?>[] {customizer}, this);
     }
 
     @Override
@@ -91,9 +94,13 @@ final class LameDuckCustomizer implements InvocationHandler {
     /** 9.4 to 11. */
     private void customize(Object request) throws Exception {
         Object connection = getConnection.on(getHttpChannel.on(request));
-        if (!CloseRamp.tells(connection) || JettyHandle.goAway(connection)) {
-            return;
+        if (CloseRamp.tells(connection) && !JettyHandle.goAway(connection)) {
+            tell(request);
         }
+    }
+
+    /** 9.4 to 11: the request's response, not committed yet, gets Connection: close, keeping its framing. */
+    private void tell(Object request) throws Exception {
         Object response = getResponse.on(request);
         setHeader.on(response, "Connection", "close");
         if (keepsFraming(getHttpVersion.on(request), getMethod.on(request))) {
@@ -113,9 +120,41 @@ final class LameDuckCustomizer implements InvocationHandler {
         }
         put.on(responseHeaders, "Connection", "close");
         if (keepsFraming(getHttpVersion.on(metaData), getMethod.on(request))) {
-            Function<Object, Object> wrapper = stream -> Proxy.newProxyInstance(streamType.getClassLoader(), new Class<?>[] {streamType},
-                    new ChunkedAtCommit(stream));
-            addHttpStreamWrapper.on(request, wrapper);
+            addHttpStreamWrapper.on(request, atCommit(false, true));
+        }
+    }
+
+    /** 12: a wrapper of the request's stream that adds, as the response is prepared, Connection: close and the framing. */
+    private Function<Object, Object> atCommit(boolean close, boolean chunked) {
+        return stream -> Proxy.newProxyInstance(streamType.getClassLoader(), new Class<?>[] {streamType}, new AtCommit(stream, close, chunked));
+    }
+
+    /**
+     * An HTTP/1 connection told while a request may be in flight on it: that request's response, if not committed
+     * yet, gets {@code Connection: close} with its framing kept; an idle connection is told by the customizer at
+     * its next request.
+     * <ul>
+     *   <li>12: a wrapper added to the connection's channel ({@code HttpChannelState.addHttpStreamWrapper}, safe
+     *       from any thread; it throws when no request is active) whose {@code prepareResponse} adds both at the
+     *       commit, on the committing thread, under Jetty's lock.</li>
+     *   <li>9.4 to 11: what the customizer does, from this thread, to a response not committed yet (the app's
+     *       thread is then inside the request, not setting up its response).</li>
+     * </ul>
+     */
+    void tellInFlight(Object connection) {
+        try {
+            Object channel = getHttpChannel.on(connection);
+            if (streamType != null) {
+                Object metaData = getConnectionMetaData.on(channel);
+                addHttpStreamWrapper.on(channel, atCommit(true, HTTP_1_1.equals(String.valueOf(getHttpVersion.on(metaData)))));
+                return;
+            }
+            Object request = getRequest.on(channel);
+            if (Boolean.FALSE.equals(isIdle.on(getState.on(channel))) && Boolean.FALSE.equals(isCommitted.on(getResponse.on(request)))) {
+                tell(request);
+            }
+        } catch (Exception idleOrGone) {
+            // no request in flight (12: "No active stream"), or the connection ended meanwhile
         }
     }
 
@@ -165,12 +204,16 @@ final class LameDuckCustomizer implements InvocationHandler {
         }
     }
 
-    /** 12.0 and 12.1: forwards every call to the request's stream, and adds the framing when the response is prepared. */
-    private final class ChunkedAtCommit implements InvocationHandler {
+    /** 12.0 and 12.1: forwards every call to the request's stream, and adds what it must when the response is prepared. */
+    private final class AtCommit implements InvocationHandler {
         private final Object stream;
+        private final boolean close;
+        private final boolean chunked;
 
-        ChunkedAtCommit(Object stream) {
+        AtCommit(Object stream, boolean close, boolean chunked) {
             this.stream = stream;
+            this.close = close;
+            this.chunked = chunked;
         }
 
         @Override
@@ -178,7 +221,12 @@ final class LameDuckCustomizer implements InvocationHandler {
             switch (method.getName()) {
                 case "prepareResponse": // prepareResponse(HttpFields.Mutable headers)
                     Object result = Reflect.forward(method, stream, args);
-                    chunkedUnlessFramed(args[0]);
+                    if (close && getField.on(args[0], "Connection") == null) {
+                        put.on(args[0], "Connection", "close");
+                    }
+                    if (chunked) {
+                        chunkedUnlessFramed(args[0]);
+                    }
                     return result;
                 case "hashCode":
                     return System.identityHashCode(proxy);

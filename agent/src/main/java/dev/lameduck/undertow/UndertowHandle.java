@@ -48,6 +48,7 @@ final class UndertowHandle implements ServerHandle {
     private static final int NO_ERROR = 0;
     /** Rounds of XNIO's accept (at most 128 connections each) before the close: more than Undertow's backlog of 1000. */
     private static final int ACCEPT_ROUNDS = 10;
+    private static final long TELL_EVERY_MILLIS = 50;
 
     /** The Undertow object; null when attached to a running JVM, then {@link #attached} is what the agent found. */
     private final Object server;
@@ -62,6 +63,9 @@ final class UndertowHandle implements ServerHandle {
     private final Map<Object, Long> exchanges = new ConcurrentHashMap<>();
     /** The exchanges found running at the lame duck's start. */
     private final Set<Object> older = Collections.newSetFromMap(new ConcurrentHashMap<>());
+    /** The exchanges whose response the agent has told to close its connection. */
+    private final Set<Object> told = Collections.newSetFromMap(new ConcurrentHashMap<>());
+    private volatile boolean accepting = true;
     private final Set<Object> lameDuckConnections = Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
     private String attachedPorts = "(no port)";
 
@@ -160,6 +164,7 @@ final class UndertowHandle implements ServerHandle {
             Object connection = h2 != null ? h2 : getConnection.invoke(exchange);
             lameDuckConnections.add(connection);
             if (h2 == null && CloseRamp.tells(connection)) {
+                told.add(exchange);
                 addResponseWrapper.invoke(exchange, closing);
             }
             if (Readiness.refuses(getRequestPath.invoke(exchange))) {
@@ -218,6 +223,7 @@ final class UndertowHandle implements ServerHandle {
     private void completed(Object exchange) {
         exchanges.remove(exchange);
         older.remove(exchange);
+        told.remove(exchange);
         goAwayIfIdle(exchange);
     }
 
@@ -274,10 +280,9 @@ final class UndertowHandle implements ServerHandle {
     }
 
     /**
-     * From now on each exchange goes through the agent too. Exchanges already running keep their keep-alive: the
-     * generated handler keeps no list of them (a counter is all a request pays before the lame duck), and making
-     * them non-persistent from here would lose the framing of those that stream; their connections' next
-     * requests come in the lame duck (or the drain) and are told then.
+     * From now on each exchange goes through the agent too. Exchanges already running are found once (the generated
+     * handler keeps no list of them: a counter is all a request pays before the lame duck) and told, like those that
+     * start in the lame duck, as the ramp passes their connection.
      */
     @Override
     public void lameDuck() {
@@ -287,6 +292,27 @@ final class UndertowHandle implements ServerHandle {
         for (Object exchange : running()) {
             older.add(exchange);
             exchanges.putIfAbsent(exchange, now);
+        }
+        tellRunning();
+        Servers.repeat("lameduck-undertow-tell", TELL_EVERY_MILLIS, () -> accepting, this::tellRunning);
+    }
+
+    /**
+     * The running exchanges of HTTP/1 connections the ramp has passed, not told yet: their response, if it has not
+     * started, will close the connection (the closing wrapper, added from this thread: the exchange's own thread is
+     * inside the application then, past the point where handlers add their wrappers).
+     */
+    private void tellRunning() {
+        for (Object exchange : exchanges.keySet()) {
+            try {
+                if (!told.contains(exchange) && http2Channel(exchange) == null && CloseRamp.tells(getConnection.invoke(exchange))
+                        && Boolean.FALSE.equals(tryCall(exchange, "isResponseStarted"))) {
+                    told.add(exchange);
+                    addResponseWrapper.invoke(exchange, closing);
+                }
+            } catch (Exception e) {
+                Log.debug("telling %s: %s", exchange, e);
+            }
         }
     }
 
@@ -310,14 +336,19 @@ final class UndertowHandle implements ServerHandle {
 
     @Override
     public void stopAccepting() {
-        Object channels = server != null ? Reflect.field(server, "channels") : Collections.singletonList(attached.channel);
-        if (channels instanceof Collection) {
-            for (Object channel : (Collection<?>) channels) {
-                if (!acceptQueuedThenClose(channel)) {
-                    Servers.closeQuietly(channel);
-                }
+        accepting = false;
+        tellRunning();
+        for (Object channel : listeningChannels()) {
+            if (!acceptQueuedThenClose(channel)) {
+                Servers.closeQuietly(channel);
             }
         }
+    }
+
+    /** XNIO's accepting channels: {@code Undertow.channels}, or the one found at the attach. */
+    private List<Object> listeningChannels() {
+        Object channels = server != null ? Reflect.field(server, "channels") : Collections.singletonList(attached.channel);
+        return channels instanceof Collection ? new ArrayList<>((Collection<?>) channels) : Collections.emptyList();
     }
 
     /**
@@ -446,7 +477,9 @@ final class UndertowHandle implements ServerHandle {
         // Undertow.stop() waits without a bound for the worker's task threads, and one of them may be stuck,
         // or be the request thread waiting in System.exit for this very sequence: close the listeners and
         // connections, interrupt the tasks, and wait only briefly.
-        stopAccepting();
+        for (Object channel : listeningChannels()) {
+            Servers.closeQuietly(channel);
+        }
         Object worker = tryCall(server != null ? server : attached.channel, "getWorker");
         tryCall(worker, "shutdownNow");
         tryCall(worker, "awaitTermination", 500L, TimeUnit.MILLISECONDS);

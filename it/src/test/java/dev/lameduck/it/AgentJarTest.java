@@ -52,7 +52,7 @@ class AgentJarTest {
         assertTrue(line(out, "lameduck.drain").matches("lameduck.drain +5s +\\(system property\\).*"), line(out, "lameduck.drain"));
         assertTrue(line(out, "lameduck.grace").matches("lameduck.grace +40s +\\(agent argument\\).*"), line(out, "lameduck.grace"));
         assertTrue(line(out, "lameduck.deadline").matches("lameduck.deadline +38s +\\(default\\).*"), line(out, "lameduck.deadline"));
-        assertEquals(12, options(out).size(), String.join("\n", out));
+        assertEquals(13, options(out).size(), String.join("\n", out));
     }
 
     /** The README's option table and the agent's own listing must name the same options with the same defaults. */
