@@ -3,6 +3,7 @@ package dev.lameduck.grpc;
 import static dev.lameduck.server.Reflect.tryCall;
 
 import dev.lameduck.Log;
+import dev.lameduck.server.CloseRamp;
 import dev.lameduck.server.Reflect;
 import dev.lameduck.server.ServerHandle;
 import dev.lameduck.server.Servers;
@@ -21,11 +22,12 @@ import java.util.concurrent.TimeUnit;
  * Drives one grpc-java server ({@code io.grpc.internal.ServerImpl}, 1.60 to 1.85) through its own API.
  *
  * <ul>
- *   <li>Lame duck: each connection ({@code ServerTransport}) is shut down on its own: grpc-netty's transport
- *       {@code shutdown()} is a graceful GOAWAY (max stream id, a ping, then the last stream id), RPCs in flight run
- *       on and the client takes new ones to a new connection. Connections opened during the lame duck get it
- *       too, every {@link #GOAWAY_EVERY_MILLIS}. The standard health service (if the app registered
- *       {@code HealthStatusManager}'s) answers NOT_SERVING from now on ({@code enterTerminalState()}).</li>
+ *   <li>Lame duck: each connection ({@code ServerTransport}) is shut down on its own once the ramp has passed it
+ *       ({@link CloseRamp}): grpc-netty's transport {@code shutdown()} is a graceful GOAWAY (max stream id, a ping,
+ *       then the last stream id), RPCs in flight run on and the client takes new ones to a new connection. The
+ *       connections are looked at every {@link #GOAWAY_EVERY_MILLIS}, those opened during the lame duck too. The
+ *       standard health service (if the app registered {@code HealthStatusManager}'s) answers NOT_SERVING from
+ *       now on ({@code enterTerminalState()}).</li>
  *   <li>Stop accepting: {@code Server.shutdown()}: the listening socket is closed, open RPCs run on.</li>
  *   <li>In flight: the active HTTP/2 streams of each netty transport (a transport of another kind counts 1).</li>
  *   <li>Stop: {@code shutdownNow()}: what is left ends with UNAVAILABLE.</li>
@@ -33,7 +35,7 @@ import java.util.concurrent.TimeUnit;
  */
 final class GrpcHandle implements ServerHandle {
     private static final String HEALTH_SERVICE = "grpc.health.v1.Health";
-    private static final long GOAWAY_EVERY_MILLIS = 100;
+    private static final long GOAWAY_EVERY_MILLIS = 50;
     private static final long TRAILERS_MILLIS = 300;
 
     private final Object server;
@@ -78,16 +80,27 @@ final class GrpcHandle implements ServerHandle {
     @Override
     public void lameDuck() {
         healthNotServing();
-        goAwayToEveryConnection();
-        Servers.repeat("lameduck-grpc-goaway", GOAWAY_EVERY_MILLIS, () -> accepting, this::goAwayToEveryConnection);
+        goAwayAsTold();
+        Servers.repeat("lameduck-grpc-goaway", GOAWAY_EVERY_MILLIS, () -> accepting, this::goAwayAsTold);
     }
 
-    private void goAwayToEveryConnection() {
-        for (Object transport : transports()) {
-            if (toldToGoAway.add(transport)) {
+    /**
+     * Each connection that the ramp has passed gets its GOAWAY, once. The transport is the connection's object for
+     * the ramp: one {@code NettyServerTransport} per channel, in {@code ServerImpl.transports} from its start to its
+     * end. Called again every {@link #GOAWAY_EVERY_MILLIS} until accepting stops; the server's {@code shutdown()}
+     * then shuts down every transport left ({@code ServerImpl.ServerListenerImpl.serverShutdown}).
+     */
+    private synchronized void goAwayAsTold() {
+        List<Object> open = transports();
+        for (Object transport : open) {
+            if (!toldToGoAway.contains(transport) && CloseRamp.tells(transport) && toldToGoAway.add(transport)) {
                 tryCall(transport, "shutdown");
             }
         }
+        // A closed connection's transport is not held on to until the JVM ends.
+        Set<Object> stillOpen = Collections.newSetFromMap(new IdentityHashMap<>());
+        stillOpen.addAll(open);
+        toldToGoAway.retainAll(stillOpen);
     }
 
     /**
@@ -124,6 +137,7 @@ final class GrpcHandle implements ServerHandle {
     @Override
     public void stopAccepting() {
         accepting = false;
+        goAwayAsTold(); // the lame duck is over (CloseRamp.everyone()): each connection not told yet is told now
         ports(); // remembered for the log
         Reflect.require(server, "shutdown");
     }

@@ -66,6 +66,19 @@ public final class CloseRamp {
         return reached >= 1 || reached > place(connection);
     }
 
+    /**
+     * Whether every connection is to be told now, whatever its place: immediate, no delay, the ramp is over, or the
+     * lame duck is. For a server that tells connections in bulk rather than one by one (Tomcat: no per-response
+     * hook), so that a connection opened from now on is told on its first response.
+     */
+    public static boolean tellsEveryone() {
+        if (!started) {
+            return false;
+        }
+        long ramp = rampNanos;
+        return ramp <= 0 || System.nanoTime() - startNanos >= ramp;
+    }
+
     /** The connection's place on the ramp: its identity hash, mixed, as a number in [0, 1). */
     static double place(Object connection) {
         int h = System.identityHashCode(connection) ^ SEED;

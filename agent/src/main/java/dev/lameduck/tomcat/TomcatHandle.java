@@ -27,9 +27,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * <ul>
  *   <li>Binding: {@code bindOnInit=false} is set before the connector initialises; only then can
  *       {@code closeServerSocketGraceful()} (9.0.x, 10.1, 11) really close the listening socket.</li>
- *   <li>Lame duck: {@code maxKeepAliveRequests=1}, which {@code Http11Processor} reads for every request, so
- *       every response from now on carries {@code Connection: close}; HTTP/2 connections get a GOAWAY, also
- *       those opened during the lame duck.</li>
+ *   <li>Lame duck: each connection is told to go once the ramp has passed it ({@link ToldConnections}): an
+ *       HTTP/1.1 one's next response carries {@code Connection: close}, an HTTP/2 one gets a graceful GOAWAY; once
+ *       the ramp is over, {@code maxKeepAliveRequests=1}, which {@code Http11Processor} reads for every request,
+ *       so every response from then on closes its connection.</li>
  *   <li>Stop accepting: the listening socket is closed with the acceptor parked, so that no connection is
  *       destroyed on the way; open connections keep being served. Never
  *       {@code pause()}: a paused connector answers 503 on open keep-alive connections.</li>
@@ -41,12 +42,12 @@ final class TomcatHandle implements ServerHandle {
     // org.apache.coyote.Constants: STAGE_PARSE .. STAGE_ENDOUTPUT are a request in progress.
     private static final int FIRST_BUSY_STAGE = 1;
     private static final int LAST_BUSY_STAGE = 5;
-    private static final long GOAWAY_EVERY_MILLIS = 100;
 
     private final Object connector;
     private final String version;
     private volatile String lastPort = "(no port)";
     private volatile boolean accepting = true;
+    private volatile ToldConnections toldConnections;
 
     private TomcatHandle(Object connector, String version) {
         this.connector = connector;
@@ -74,43 +75,20 @@ final class TomcatHandle implements ServerHandle {
         return lastPort;
     }
 
+    /** Connections are told to go as the ramp passes them ({@link ToldConnections}), until accepting stops. */
     @Override
     public void lameDuck() {
-        Object protocol = protocol();
-        if (Reflect.has(protocol, "setMaxKeepAliveRequests", 1)) {
-            tryCall(protocol, "setMaxKeepAliveRequests", 1);
-        }
-        // Requests already past that check: their processor ends the response with Connection: close too
-        // (Http11Processor.keepAlive, read when the response is prepared).
-        for (Object info : inProgress()) {
-            Object processor = Reflect.field(Reflect.field(info, "req"), "hook");
-            Object response = tryCall(tryCall(processor, "getRequest"), "getResponse");
-            if (Boolean.FALSE.equals(tryCall(response, "isCommitted"))) {
-                try {
-                    Reflect.findField(processor.getClass(), "keepAlive").setBoolean(processor, false);
-                } catch (Exception e) {
-                    Log.debug("keep-alive off for %s: %s", info, e);
-                }
-            }
-        }
-        goAwayUntilAcceptingStops();
-    }
-
-    /**
-     * The connection handler's pause() reaches the upgraded connections open at the time: each HTTP/2 one sends
-     * a graceful GOAWAY ({@code Http2UpgradeHandler.pause()}, 8.5+; a no-op for those already told). Connections
-     * opened later in the lame duck are reached by calling it again every {@link #GOAWAY_EVERY_MILLIS}, until the
-     * listener is closed (then it is called one last time).
-     */
-    private void goAwayUntilAcceptingStops() {
-        Object handler = tryCall(protocol(), "getHandler");
-        Reflect.require(handler, "pause");
-        Servers.repeat("lameduck-tomcat-goaway", GOAWAY_EVERY_MILLIS, () -> accepting, () -> tryCall(handler, "pause"));
+        ToldConnections connections = new ToldConnections(connector, protocol(), this::requestInfos);
+        toldConnections = connections;
+        connections.start(() -> accepting);
     }
 
     @Override
     public void stopAccepting() {
         accepting = false;
+        // The lame duck is over (CloseRamp.everyone()): every connection is told, every response closes.
+        ToldConnections connections = toldConnections != null ? toldConnections : new ToldConnections(connector, protocol(), this::requestInfos);
+        connections.tell();
         Object endpoint = tryCall(protocol(), "getEndpoint");
         boolean boundOnStart = endpoint != null && "BOUND_ON_START".equals(String.valueOf(Reflect.field(endpoint, "bindState")));
         try {

@@ -73,6 +73,22 @@ class CloseRampTest {
         assertTrue(CloseRamp.tells(new Object()));
     }
 
+    @Test
+    void everyoneIsToldOnlyWithImmediateCloseWithoutDelayAtTheRampsEndOrAfterTheLameDuck() throws Exception {
+        assertFalse(CloseRamp.tellsEveryone(), "before the lame duck, no one");
+        CloseRamp.start(5000, false);
+        assertTrue(CloseRamp.tellsEveryone(), "immediate");
+        CloseRamp.start(0, true);
+        assertTrue(CloseRamp.tellsEveryone(), "no delay");
+        CloseRamp.start(250, true);
+        assertFalse(CloseRamp.tellsEveryone(), "a gradual ramp has begun");
+        Thread.sleep(250);
+        assertTrue(CloseRamp.tellsEveryone(), "its end (80% of the delay) is past");
+        CloseRamp.start(60_000, true);
+        CloseRamp.everyone();
+        assertTrue(CloseRamp.tellsEveryone(), "the lame duck is over");
+    }
+
     private static int told(List<Object> connections) {
         int n = 0;
         for (Object c : connections) {
