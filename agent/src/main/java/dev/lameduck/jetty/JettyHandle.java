@@ -156,7 +156,7 @@ final class JettyHandle implements ServerHandle {
             Object connection = tryCall(endPoint, "getConnection");
             if (connection != null && !told.contains(connection) && CloseRamp.tells(connection)) {
                 told.add(connection);
-                if (!goAway(connection)) {
+                if (!goAway(connection) && customizer != null) { // null: the lame duck's own step failed
                     customizer.tellInFlight(connection);
                 }
             }

@@ -39,6 +39,13 @@ public interface ServerHandle {
     /** Whether a thread with this stack is inside one of this server's requests. */
     boolean isServing(StackTraceElement[] stack);
 
+    /**
+     * The calling thread is inside one of this server's requests and has called {@code System.exit}: that request
+     * will never complete. Whatever the server (or a framework on it) would wait for at its stop on account of it
+     * is let go of here, so that the exit stays prompt.
+     */
+    default void letGoOfExitingRequest() {}
+
     /** Stop the server now, closing whatever is still open. */
     void stop();
 }

@@ -59,9 +59,11 @@ public final class Trigger {
         if (isDone() || Thread.currentThread().getName().startsWith("lameduck-") || jvmShuttingDown()) {
             return;
         }
-        boolean inRequest = isServingRequest(Thread.currentThread().getStackTrace());
+        ServerHandle serving = servingRequest(Thread.currentThread().getStackTrace());
+        boolean inRequest = serving != null;
         if (inRequest) {
             waitingRequests.incrementAndGet();
+            Servers.step(serving, "letting go of the exiting request", serving::letGoOfExitingRequest);
         }
         try {
             begin(new Shutdown("System.exit(" + status + ")", status, false, System.nanoTime(), () -> Runtime.getRuntime().exit(status)));
@@ -125,17 +127,18 @@ public final class Trigger {
         }
     }
 
-    private boolean isServingRequest(StackTraceElement[] stack) {
+    /** The server whose request this stack is in, or null. */
+    private ServerHandle servingRequest(StackTraceElement[] stack) {
         for (ServerHandle h : servers.all()) {
             try {
                 if (h.isServing(stack)) {
-                    return true;
+                    return h;
                 }
             } catch (Throwable ignored) {
                 // Then the drain waits for this request until the drain time is up: slower, not wrong.
             }
         }
-        return false;
+        return null;
     }
 
     /** System.exit from a shutdown hook, or after the last non-daemon thread ended: not ours to run. */

@@ -19,6 +19,7 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -87,8 +88,12 @@ final class TomcatHandle implements ServerHandle {
     public void stopAccepting() {
         accepting = false;
         // The lame duck is over (CloseRamp.everyone()): every connection is told, every response closes.
-        ToldConnections connections = toldConnections != null ? toldConnections : new ToldConnections(connector, protocol(), this::requestInfos);
-        connections.tell();
+        try {
+            ToldConnections connections = toldConnections != null ? toldConnections : new ToldConnections(connector, protocol(), this::requestInfos);
+            connections.tell();
+        } catch (RuntimeException e) {
+            Log.debug("%s: telling every connection: %s", describe(), e); // closing the listener matters more
+        }
         Object endpoint = tryCall(protocol(), "getEndpoint");
         boolean boundOnStart = endpoint != null && "BOUND_ON_START".equals(String.valueOf(Reflect.field(endpoint, "bindState")));
         try {
@@ -269,6 +274,29 @@ final class TomcatHandle implements ServerHandle {
     private static boolean onAConnection(Object info) {
         Object processor = Reflect.field(Reflect.field(info, "req"), "hook");
         return processor == null || Reflect.field(processor, "socketWrapper") != null;
+    }
+
+    /**
+     * The servlet that serves the exiting request stays allocated to it ({@code StandardWrapper.countAllocated},
+     * counted up by {@code StandardWrapperValve} around {@code service()}), since {@code service()} never returns:
+     * Tomcat's own stop then waits for it (the wrapper's {@code unloadDelay}), and Spring Boot's graceful shutdown
+     * ({@code GracefulShutdown.isActive}, Boot 2.3 to 3.5) until its phase times out, 30 s. Its count goes back
+     * down here, as if the request had returned. The request is this thread's {@code RequestInfo}
+     * ({@code getWorkerThreadName}), whose coyote request holds the connector's request in note 1
+     * ({@code CoyoteAdapter.ADAPTER_NOTES}); 9.0.x, 10.1 and 11 alike.
+     */
+    @Override
+    public void letGoOfExitingRequest() {
+        String thread = Thread.currentThread().getName();
+        for (Object info : requestInfos()) {
+            if (thread.equals(tryCall(info, "getWorkerThreadName"))) {
+                Object request = tryCall(Reflect.field(info, "req"), "getNote", 1);
+                Object allocated = Reflect.field(tryCall(request, "getWrapper"), "countAllocated");
+                if (allocated instanceof AtomicInteger && ((AtomicInteger) allocated).get() > 0) {
+                    ((AtomicInteger) allocated).decrementAndGet();
+                }
+            }
+        }
     }
 
     @Override

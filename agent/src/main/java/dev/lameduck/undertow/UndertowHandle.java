@@ -337,12 +337,12 @@ final class UndertowHandle implements ServerHandle {
     @Override
     public void stopAccepting() {
         accepting = false;
-        tellRunning();
         for (Object channel : listeningChannels()) {
             if (!acceptQueuedThenClose(channel)) {
                 Servers.closeQuietly(channel);
             }
         }
+        tellRunning(); // the lame duck is over: every running exchange is told
     }
 
     /** XNIO's accepting channels: {@code Undertow.channels}, or the one found at the attach. */

@@ -210,12 +210,9 @@ class HttpShutdownTest {
         }
     }
 
-    static Stream<Arguments> appsOnBothJdksWhereExitFromARequestIsPrompt() {
-        return appsOnBothJdks().filter(a -> ((TestApp) a.get()[0]).exitFromARequestIsPrompt());
-    }
-
-    @ParameterizedTest(name = "{0} {1}", allowZeroInvocations = true)
-    @MethodSource("appsOnBothJdksWhereExitFromARequestIsPrompt")
+    /** Spring Boot too, with its graceful mode on: its shutdown hook would wait 30 s for the exiting request. */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("appsOnBothJdks")
     void systemExitFromARequestLetsOthersCompleteAndExitsWithItsCode(TestApp app, Jdk jdk, TestInfo test) throws Exception {
         try (AppProcess p = AppProcess.start(app, Options.agent("").on(jdk), AppProcess.logName(test))) {
             List<CompletableFuture<HttpResponse<String>>> inFlight = new ArrayList<>();

@@ -66,16 +66,6 @@ public enum TestApp {
         return wanted.isBlank() || Arrays.stream(wanted.split(",")).anyMatch(w -> app.toString().contains(w.trim()));
     }
 
-    /**
-     * Spring Boot with its graceful mode on is not prompt when System.exit is called from a request: after the
-     * sequence, Spring's own shutdown hook waits for every servlet to be deallocated, and the request that called
-     * System.exit never returns, so Spring waits for spring.lifecycle.timeout-per-shutdown-phase (30 s) and the
-     * agent's deadline halts the JVM first (with the right code). Known gap, see the README.
-     */
-    boolean exitFromARequestIsPrompt() {
-        return this != SPRING_BOOT_3_5;
-    }
-
     /** The oldest and the newest version of each server (and the Tomcat distribution): tested on Temurin 25 too. */
     boolean isOldestOrNewest() {
         return this == JETTY_9_4 || this == JETTY_12_1 || this == TOMCAT_9 || this == TOMCAT_11 || this == TOMCAT_DISTRIBUTION
