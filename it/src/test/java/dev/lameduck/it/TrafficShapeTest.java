@@ -27,18 +27,18 @@ import org.junit.jupiter.params.provider.MethodSource;
 class TrafficShapeTest {
     private static final Duration PROMPTLY = Duration.ofSeconds(10);
 
-    /** Every server version (not the relocated or framework variants, which share the handles). */
-    static Stream<TestApp> serverVersions() {
-        return TestApp.HTTP.stream().filter(app -> !app.isAVariant());
+    /** The framing: every app, relocated builds and frameworks too (each server version has code of its own). */
+    static Stream<TestApp> apps() {
+        return TestApp.HTTP.stream();
     }
 
-    /** The heavy shapes (megabytes on the wire): the oldest and newest version of each server. */
+    /** The other shapes: the oldest and newest version of each server (CI time; the code paths are per server). */
     static Stream<TestApp> oldestAndNewest() {
-        return serverVersions().filter(TestApp::isOldestOrNewest);
+        return TestApp.HTTP.stream().filter(app -> !app.isAVariant() && app.isOldestOrNewest());
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("serverVersions")
+    @MethodSource("apps")
     void inTheLameDuckResponsesKeepTheirFramingAndTheConnectionClosesAfterThem(TestApp app, TestInfo test) throws Exception {
         try (AppProcess p = AppProcess.start(app, Options.agent("delay=4s,delay.close=immediate"), AppProcess.logName(test));
                 RawConnection keptAlive = new RawConnection(p.port())) {
@@ -83,7 +83,7 @@ class TrafficShapeTest {
      * chunk) instead of a clean end of a body that looks complete.
      */
     @ParameterizedTest(name = "{0}")
-    @MethodSource("serverVersions")
+    @MethodSource("oldestAndNewest")
     void aNeverEndingResponseIsCountedNamedAndCutVisibly(TestApp app, TestInfo test) throws Exception {
         try (AppProcess p = AppProcess.start(app, Options.agent("delay=1s,drain=1s,delay.close=immediate"), AppProcess.logName(test))) {
             p.signal("TERM");
@@ -165,7 +165,7 @@ class TrafficShapeTest {
      * it has not read yet. The server must close gracefully (read and discard, or linger).
      */
     @ParameterizedTest(name = "{0}")
-    @MethodSource("serverVersions")
+    @MethodSource("oldestAndNewest")
     void anUnreadRequestBodyDoesNotTurnTheCloseIntoAReset(TestApp app, TestInfo test) throws Exception {
         try (AppProcess p = AppProcess.start(app, Options.agent("delay=4s,delay.close=immediate"), AppProcess.logName(test))) {
             p.signal("TERM");
@@ -185,7 +185,7 @@ class TrafficShapeTest {
 
     /** Two requests sent at once on one connection in the lame duck: both answered, or the second cleanly not. */
     @ParameterizedTest(name = "{0}")
-    @MethodSource("serverVersions")
+    @MethodSource("oldestAndNewest")
     void pipelinedRequestsInTheLameDuckAreAnsweredOrCleanlyNot(TestApp app, TestInfo test) throws Exception {
         try (AppProcess p = AppProcess.start(app, Options.agent("delay=4s,delay.close=immediate"), AppProcess.logName(test))) {
             p.signal("TERM");
