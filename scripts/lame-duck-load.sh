@@ -53,7 +53,7 @@ for app in "${apps[@]}"; do
     pid=$!
     for _ in $(seq 1 600); do grep -q "listening on" "$tmp/app.log" && break; sleep 0.05; done
     port=$(grep -o "listening on [0-9]*" "$tmp/app.log" | awk '{print $3}')
-    wrk -t2 -c64 -d2s "http://127.0.0.1:$port$path" >/dev/null 2>&1 || true # warm-up
+    wrk -t2 -c64 -d5s "http://127.0.0.1:$port$path" >/dev/null 2>&1 || true # warm-up: the JIT, so that before and during compare
     read -r rps p50 p99 _ < <(measure "$port" before)
     kill -TERM "$pid"
     sleep 0.5
