@@ -169,6 +169,9 @@ final class JettyHandle implements ServerHandle {
      * {@code goAway(GoAwayFrame.GRACEFUL, Callback.NOOP)} does the same. Sending it twice sends one GOAWAY.
      */
     static boolean goAway(Object connection) {
+        if (!connection.getClass().getName().contains("HTTP2")) {
+            return false; // HTTP2ServerConnection (9.4-12.1): no lookup, no exception, for each HTTP/1 request
+        }
         Object session = tryCall(connection, "getSession");
         if (session == null || !session.getClass().getName().contains("http2")) {
             return false;
