@@ -49,6 +49,8 @@ final class JettyHandle implements ServerHandle {
     /** Connections told by {@link #tellAsRamped()}: HTTP/2 ones sent their GOAWAY, HTTP/1 ones their request in flight told. */
     private final Set<Object> told = Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
     private LameDuckCustomizer customizer;
+    /** The connections the last walk saw. */
+    private Set<Object> seen = Collections.newSetFromMap(new IdentityHashMap<>());
 
     private JettyHandle(Object server, Object statistics, String serverClass, String version) {
         this.server = server;
@@ -151,10 +153,17 @@ final class JettyHandle implements ServerHandle {
      * on that request's response, if it is not committed yet. Called again every {@link #TELL_EVERY_MILLIS} until
      * accepting stops, then once more (every connection is told then).
      */
-    private void tellAsRamped() {
+    private synchronized void tellAsRamped() {
+        Set<Object> previous = seen;
+        seen = Collections.newSetFromMap(new IdentityHashMap<>());
         for (Object endPoint : endPoints()) {
             Object connection = tryCall(endPoint, "getConnection");
-            if (connection != null && !told.contains(connection) && CloseRamp.tells(connection)) {
+            if (connection != null) {
+                seen.add(connection);
+            }
+            // Not a connection this walk sees for the first time: it may not have parsed its first stream yet, and a
+            // GOAWAY then closes it under that stream (Jetty 12.0 seen); its first request tells it (the customizer).
+            if (connection != null && previous.contains(connection) && !told.contains(connection) && CloseRamp.tells(connection)) {
                 told.add(connection);
                 if (!goAway(connection) && customizer != null) { // null: the lame duck's own step failed
                     customizer.tellInFlight(connection);
