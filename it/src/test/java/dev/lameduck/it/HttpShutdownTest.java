@@ -98,9 +98,10 @@ class HttpShutdownTest {
                 assertEquals(200, r.statusCode());
                 assertEquals("ok", r.body(), "the app's pool must still be open while requests drain");
             }
-            long answered = System.nanoTime();
+            // Every answer arrived whole, so the JVM did not end before it had sent them (comparing its exit with the
+            // client's completion instead races the client's own threads: the last bytes may be sent, the server
+            // gone, and the future not yet completed; seen once on Jetty 12.1 relocated).
             assertEquals(143, p.awaitExit(PROMPTLY));
-            assertTrue(p.exitedAtNanos() >= answered, "exited before the last answer");
             p.awaitLine("drained; stopping servers", PROMPTLY);
         }
     }
