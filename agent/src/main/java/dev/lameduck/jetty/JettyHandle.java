@@ -157,7 +157,7 @@ final class JettyHandle implements ServerHandle {
         Set<Object> previous = seen;
         seen = Collections.newSetFromMap(new IdentityHashMap<>());
         for (Object endPoint : endPoints()) {
-            Object connection = tryCall(endPoint, "getConnection");
+            Object connection = connection(endPoint);
             if (connection != null) {
                 seen.add(connection);
             }
@@ -323,7 +323,7 @@ final class JettyHandle implements ServerHandle {
     public List<String> describeInFlight() {
         List<String> out = new ArrayList<>();
         for (Object endPoint : endPoints()) {
-            String request = describeRequest(tryCall(tryCall(endPoint, "getConnection"), "getHttpChannel"));
+            String request = describeRequest(tryCall(connection(endPoint), "getHttpChannel"));
             if (request != null) {
                 out.add(request);
             }
@@ -340,6 +340,20 @@ final class JettyHandle implements ServerHandle {
             }
         }
         return out;
+    }
+
+    /**
+     * The HTTP connection of an end point: with TLS, the one on the decrypted side of its {@code SslConnection}
+     * ({@code getDecryptedEndPoint()} 9.4-11, {@code getSslEndPoint()} 12.0-12.1), which ALPN replaces by the
+     * negotiated protocol's connection.
+     */
+    private static Object connection(Object endPoint) {
+        Object connection = tryCall(endPoint, "getConnection");
+        if (connection != null && connection.getClass().getName().endsWith(".SslConnection")) {
+            Object decrypted = tryCall(connection, "getSslEndPoint");
+            connection = tryCall(decrypted != null ? decrypted : tryCall(connection, "getDecryptedEndPoint"), "getConnection");
+        }
+        return connection;
     }
 
     /** The channel's current request as METHOD /path (age), or null when it has none. */

@@ -367,7 +367,11 @@ final class UndertowHandle implements ServerHandle {
      * </ul>
      * False when the channel is not such a one, or it did not finish in time; then it is only closed.
      */
-    private static boolean acceptQueuedThenClose(Object channel) {
+    private static boolean acceptQueuedThenClose(Object listening) {
+        // An HTTPS listener: Undertow's UndertowAcceptingSslChannel around XNIO's channel (2.2-2.4), whose accept
+        // listener takes each queued connection through it (TLS added); closing it closes that channel.
+        Object tls = Reflect.field(listening, "tcpServer");
+        Object channel = tls != null ? tls : listening;
         Method handleReady = Reflect.find(channel.getClass(), "handleReady");
         Object handles = Reflect.field(Reflect.field(channel, "realServer"), "handles");
         Object ioThread = tryCall(channel, "getIoThread");
@@ -400,7 +404,7 @@ final class UndertowHandle implements ServerHandle {
             } catch (Exception e) {
                 Log.debug("accepting the queued connections of %s: %s", channel, e);
             } finally {
-                Servers.closeQuietly(channel);
+                Servers.closeQuietly(listening);
                 closed.countDown();
             }
         });

@@ -66,6 +66,11 @@ public final class AppProcess implements AutoCloseable {
             return this;
         }
 
+        /** A second listener with TLS ({@link Tls#keystore()}): HTTP/1.1 and HTTP/2 by ALPN, at {@link #tlsPort()}. */
+        public Options tls() throws Exception {
+            return jvm("-Dtestapp.tls.keystore=" + Tls.keystore());
+        }
+
         /** Returns from start() as soon as the process runs, before it listens (port() is then 0). */
         public Options noWaitForListening() {
             waitForListening = false;
@@ -174,6 +179,13 @@ public final class AppProcess implements AutoCloseable {
 
     public int port() {
         return port;
+    }
+
+    /** The TLS listener's port (an app started with {@link Options#tls()} prints it before its plain port). */
+    public int tlsPort() throws InterruptedException {
+        Matcher m = Pattern.compile("listening tls on (\\d+)").matcher(awaitLine("listening tls on \\d+", Duration.ofSeconds(5)));
+        assertTrue(m.find());
+        return Integer.parseInt(m.group(1));
     }
 
     public long pid() {

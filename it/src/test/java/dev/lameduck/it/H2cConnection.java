@@ -34,13 +34,27 @@ public final class H2cConnection implements AutoCloseable {
         }
     }
 
+    /** {@code :scheme} from the static table: http (6), or https (7) over TLS. */
+    private final byte scheme;
+
     public H2cConnection(int port) throws IOException {
-        socket = new Socket();
-        socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+        this(plain(port), false);
+    }
+
+    /** Over a socket already connected: a TLS one that negotiated {@code h2} by ALPN, say. */
+    public H2cConnection(Socket connected, boolean tls) throws IOException {
+        socket = connected;
+        scheme = (byte) (tls ? 0x87 : 0x86);
         in = new DataInputStream(socket.getInputStream());
         out = socket.getOutputStream();
         out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
         write(SETTINGS, 0, 0, new byte[0]);
+    }
+
+    private static Socket plain(int port) throws IOException {
+        Socket socket = new Socket();
+        socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+        return socket;
     }
 
     private final Deque<Frame> passedOver = new ArrayDeque<>();
@@ -49,7 +63,7 @@ public final class H2cConnection implements AutoCloseable {
     public void get(int stream, String path) throws IOException {
         ByteBuffer block = ByteBuffer.allocate(256);
         block.put((byte) 0x82); // :method GET (static table 2)
-        block.put((byte) 0x86); // :scheme http (6)
+        block.put(scheme);
         literal(block, 4, path); // :path, name from static table 4
         literal(block, 1, "localhost"); // :authority (1)
         byte[] headers = new byte[block.position()];

@@ -21,11 +21,21 @@ public final class RawConnection implements AutoCloseable {
     private final OutputStream out;
 
     public RawConnection(int port) throws IOException {
-        socket = new Socket();
-        socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+        this(plain(port));
+    }
+
+    /** Over a socket already connected (a TLS one, say). */
+    public RawConnection(Socket connected) throws IOException {
+        socket = connected;
         socket.setSoTimeout(30_000);
         in = socket.getInputStream();
         out = socket.getOutputStream();
+    }
+
+    private static Socket plain(int port) throws IOException {
+        Socket socket = new Socket();
+        socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+        return socket;
     }
 
     /** An answer: status, headers (lower-case names), body. */

@@ -204,7 +204,7 @@ class TrafficShapeTest {
         }
     }
 
-    private static void assertStreamedInFull(RawConnection c, int chunks, String where) throws IOException {
+    static void assertStreamedInFull(RawConnection c, int chunks, String where) throws IOException {
         RawConnection.Head head = c.readHead();
         assertEquals(200, head.status(), where);
         assertTrue(head.chunked(), "chunked stays chunked " + where + ": " + head.headers());
@@ -216,7 +216,7 @@ class TrafficShapeTest {
     }
 
     /** What follows on a connection after a response: {@code eof}, the next bytes (text), or how it failed. */
-    private static String ending(InputStream in) {
+    static String ending(InputStream in) {
         try {
             byte[] rest = in.readAllBytes();
             return rest.length == 0 ? "eof" : new String(rest, StandardCharsets.ISO_8859_1);
@@ -230,7 +230,7 @@ class TrafficShapeTest {
     }
 
     /** The bytes of /download: byte i is i % 251. */
-    private static byte[] pattern(int size) {
+    static byte[] pattern(int size) {
         byte[] b = new byte[size];
         for (int i = 0; i < size; i++) {
             b[i] = (byte) (i % 251);

@@ -144,6 +144,34 @@ public final class Behaviour {
         System.out.println("listening on " + port);
     }
 
+    /**
+     * With {@code -Dtestapp.tls.keystore=FILE} (PKCS12, password {@link #TLS_PASSWORD}) the app also listens with TLS
+     * on a second, free port, HTTP/1.1 and HTTP/2 by ALPN; null without it.
+     */
+    public static String tlsKeystore() {
+        return System.getProperty("testapp.tls.keystore");
+    }
+
+    public static final String TLS_PASSWORD = "changeit";
+
+    /** Prints the line the test harness waits for when the app listens with TLS too. */
+    public static void listeningTls(int port) {
+        System.out.println("listening tls on " + port);
+    }
+
+    /** The TLS context of {@link #tlsKeystore()}, for servers that take one (Undertow). */
+    public static javax.net.ssl.SSLContext tlsContext() throws Exception {
+        java.security.KeyStore keys = java.security.KeyStore.getInstance("PKCS12");
+        try (InputStream in = java.nio.file.Files.newInputStream(java.nio.file.Paths.get(tlsKeystore()))) {
+            keys.load(in, TLS_PASSWORD.toCharArray());
+        }
+        javax.net.ssl.KeyManagerFactory kmf = javax.net.ssl.KeyManagerFactory.getInstance(javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(keys, TLS_PASSWORD.toCharArray());
+        javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
+        context.init(kmf.getKeyManagers(), null, null);
+        return context;
+    }
+
     /** The port from the first argument, 0 (any) when absent. */
     public static int port(String[] args) {
         return args.length > 0 ? Integer.parseInt(args[0]) : 0;

@@ -12,7 +12,7 @@ import org.apache.logging.log4j.Logger;
 public final class Log4j2App {
     private static final Logger log = LogManager.getLogger("app");
 
-    public static void main(String[] args) {
+    public static void main(String[] args) throws Exception {
         log.info("log4j2 configured by the app");
         Behaviour.logRequestsTo(log::info);
         UndertowApp.main(args);

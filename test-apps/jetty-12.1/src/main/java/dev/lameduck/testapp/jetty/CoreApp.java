@@ -27,9 +27,11 @@ public final class CoreApp {
         ServerConnector connector = new ServerConnector(server, new HttpConnectionFactory(http), new HTTP2CServerConnectionFactory(http));
         connector.setPort(Behaviour.port(args));
         server.addConnector(connector);
+        ServerConnector tls = JettyTls.addTo(server, http);
         server.setHandler(new EndpointHandler());
         server.setStopAtShutdown(true);
         server.start();
+        JettyTls.listening(tls);
         Behaviour.listening(connector.getLocalPort());
         server.join();
     }

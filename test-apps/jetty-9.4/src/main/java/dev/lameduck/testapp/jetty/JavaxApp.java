@@ -20,6 +20,7 @@ public final class JavaxApp {
         ServerConnector connector = new ServerConnector(server, new HttpConnectionFactory(http), new HTTP2CServerConnectionFactory(http));
         connector.setPort(Behaviour.port(args));
         server.addConnector(connector);
+        ServerConnector tls = JettyTls.addTo(server, http);
         ServletContextHandler context = new ServletContextHandler();
         ServletHolder holder = new ServletHolder(new EndpointServlet());
         holder.setAsyncSupported(true);
@@ -27,6 +28,7 @@ public final class JavaxApp {
         server.setHandler(context);
         server.setStopAtShutdown(true);
         server.start();
+        JettyTls.listening(tls);
         Behaviour.listening(connector.getLocalPort());
         server.join();
     }

@@ -8,6 +8,8 @@ import org.apache.catalina.Wrapper;
 import org.apache.catalina.connector.Connector;
 import org.apache.catalina.startup.Tomcat;
 import org.apache.coyote.http2.Http2Protocol;
+import org.apache.tomcat.util.net.SSLHostConfig;
+import org.apache.tomcat.util.net.SSLHostConfigCertificate;
 
 /**
  * Embedded Tomcat 9, 10.1 and 11: the same source builds the three apps, each with the servlet of its
@@ -22,12 +24,39 @@ public final class TomcatApp {
         connector.setPort(Behaviour.port(args));
         connector.addUpgradeProtocol(new Http2Protocol()); // h2c, by upgrade or prior knowledge
         tomcat.setConnector(connector);
+        Connector tls = tlsConnector();
+        if (tls != null) {
+            tomcat.getService().addConnector(tls);
+        }
         Context context = tomcat.addContext("", null);
         Wrapper servlet = Tomcat.addServlet(context, "endpoints", new EndpointServlet());
         servlet.setAsyncSupported(true);
         context.addServletMappingDecoded("/*", "endpoints");
         tomcat.start();
+        if (tls != null) {
+            Behaviour.listeningTls(tls.getLocalPort());
+        }
         Behaviour.listening(connector.getLocalPort());
         tomcat.getServer().await();
+    }
+
+    /** With {@code -Dtestapp.tls.keystore}: HTTP/1.1 and HTTP/2 by ALPN (JSSE) on a free port; null without it. */
+    private static Connector tlsConnector() {
+        if (Behaviour.tlsKeystore() == null) {
+            return null;
+        }
+        Connector tls = new Connector();
+        tls.setPort(0);
+        tls.setSecure(true);
+        tls.setScheme("https");
+        tls.setProperty("SSLEnabled", "true");
+        SSLHostConfig host = new SSLHostConfig();
+        SSLHostConfigCertificate certificate = new SSLHostConfigCertificate(host, SSLHostConfigCertificate.Type.UNDEFINED);
+        certificate.setCertificateKeystoreFile(Behaviour.tlsKeystore());
+        certificate.setCertificateKeystorePassword(Behaviour.TLS_PASSWORD);
+        host.addCertificate(certificate);
+        tls.addSslHostConfig(host);
+        tls.addUpgradeProtocol(new Http2Protocol());
+        return tls;
     }
 }

@@ -15,9 +15,13 @@ import java.net.InetSocketAddress;
 
 /** Undertow 2.2, 2.3 and 2.4 (undertow-core handlers): the same source builds the three apps. */
 public final class UndertowApp {
-    public static void main(String[] args) {
+    public static void main(String[] args) throws Exception {
         Behaviour.installPool();
-        Undertow server = Undertow.builder()
+        Undertow.Builder builder = Undertow.builder();
+        if (Behaviour.tlsKeystore() != null) {
+            builder.addHttpsListener(0, "0.0.0.0", Behaviour.tlsContext()); // HTTP/1.1, and HTTP/2 by ALPN
+        }
+        Undertow server = builder
                 .addHttpListener(Behaviour.port(args), "0.0.0.0")
                 .setServerOption(UndertowOptions.ENABLE_HTTP2, true) // h2c: upgrade and prior knowledge
                 .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, 64L << 20) // uploads of a few MB (UndertowOptions.DEFAULT_MAX_ENTITY_SIZE is 2 MB)
@@ -25,7 +29,16 @@ public final class UndertowApp {
                 .setHandler(new HttpContinueReadHandler(new EndpointHandler()))
                 .build();
         server.start();
-        Behaviour.listening(((InetSocketAddress) server.getListenerInfo().get(0).getAddress()).getPort());
+        for (Undertow.ListenerInfo listener : server.getListenerInfo()) {
+            if (listener.getProtcol().equals("https")) {
+                Behaviour.listeningTls(((InetSocketAddress) listener.getAddress()).getPort());
+            }
+        }
+        for (Undertow.ListenerInfo listener : server.getListenerInfo()) {
+            if (listener.getProtcol().equals("http")) {
+                Behaviour.listening(((InetSocketAddress) listener.getAddress()).getPort());
+            }
+        }
     }
 
     static final class EndpointHandler implements HttpHandler {

@@ -1,0 +1,95 @@
+package dev.lameduck.it;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lameduck.it.AppProcess.Options;
+import java.net.ConnectException;
+import java.time.Duration;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The contract on HTTPS listeners (TLS 1.2 and 1.3) and HTTP/2 over TLS (ALPN {@code h2}), beside each app's plain
+ * port, on the oldest and newest version of each server: the lame duck's {@code Connection: close} with the framing
+ * kept and GOAWAY, the refusal once accepting stops, the drain of what is in flight.
+ */
+class TlsShutdownTest {
+    private static final Duration PROMPTLY = Duration.ofSeconds(10);
+
+    static Stream<TestApp> apps() {
+        return TrafficShapeTest.oldestAndNewest().filter(app -> app != TestApp.TOMCAT_DISTRIBUTION);
+    }
+
+    static Stream<Arguments> appsAndProtocols() {
+        return apps().flatMap(app -> Stream.of(Arguments.of(app, "TLSv1.2"), Arguments.of(app, "TLSv1.3")));
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("appsAndProtocols")
+    void overTlsTheLameDuckClosesKeepingTheFramingThenRefusesAndDrains(TestApp app, String protocol, TestInfo test) throws Exception {
+        try (AppProcess p = AppProcess.start(app, Options.agent("delay=1500ms,drain=10s,delay.close=immediate").tls(), AppProcess.logName(test))) {
+            int port = p.tlsPort();
+            try (RawConnection keptAlive = new RawConnection(Tls.connect(port, protocol, "http/1.1"));
+                    RawConnection busy = new RawConnection(Tls.connect(port, protocol, "http/1.1"))) {
+                RawConnection.Response before = keptAlive.request("GET", "/health");
+                assertEquals(200, before.status());
+                assertTrue(!before.closes(), "kept alive before the signal: " + before.headers());
+                busy.send("GET", "/work?ms=3000"); // in flight from before the signal to the drain
+                Thread.sleep(300);
+
+                p.signal("TERM");
+                p.awaitLine("SIGTERM: lame duck for 1500ms", PROMPTLY);
+                keptAlive.send("GET", "/stream?chunks=4&ms=50");
+                TrafficShapeTest.assertStreamedInFull(keptAlive, 4, "over " + protocol);
+                try (RawConnection fresh = new RawConnection(Tls.connect(port, protocol, "http/1.1"))) {
+                    fresh.send("GET", "/download?mb=1");
+                    RawConnection.Head head = fresh.readHead();
+                    assertEquals(1 << 20, head.contentLength(), "a known length stays a length: " + head.headers());
+                    assertTrue(head.closes(), head.headers().toString());
+                    assertArrayEquals(TrafficShapeTest.pattern(1 << 20), fresh.readBody(1 << 20));
+                }
+                assertEquals(-1, p.lineIndex("stopped accepting"), "all of the above happened in the lame duck");
+
+                p.awaitLine("stopped accepting on .*:" + port, PROMPTLY);
+                assertThrows(ConnectException.class, () -> Tls.connect(port, protocol, "http/1.1").close(), "new connections refused");
+                RawConnection.Response slow = busy.read();
+                assertEquals(200, slow.status(), "the request in flight is served in the drain");
+                assertEquals("ok", slow.body());
+                assertTrue(slow.closes(), slow.headers().toString());
+            }
+            assertEquals(143, p.awaitExit(PROMPTLY));
+        }
+    }
+
+    /** Undertow 2.2-2.4 chooses h2 by ALPN on TLS 1.2 only (on 1.3 it ends the handshake: no_application_protocol). */
+    static Stream<Arguments> h2AppsAndProtocols() {
+        return appsAndProtocols().filter(a -> !(a.get()[0].toString().startsWith("undertow") && a.get()[1].equals("TLSv1.3")));
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("h2AppsAndProtocols")
+    void http2OverTlsGetsAGracefulGoAwayAndItsStreamInFlightCompletes(TestApp app, String protocol, TestInfo test) throws Exception {
+        try (AppProcess p = AppProcess.start(app, Options.agent("delay=3s,delay.close=immediate").tls(), AppProcess.logName(test));
+                H2cConnection h2 = new H2cConnection(Tls.connect(p.tlsPort(), protocol, "h2"), true)) {
+            h2.get(1, "/health");
+            assertEquals("up", h2.body(1, 5000), "HTTP/2 over TLS works before the signal");
+            h2.get(3, "/work?ms=1500");
+            Thread.sleep(300);
+
+            p.signal("TERM");
+            p.awaitLine("SIGTERM: lame duck for 3000ms", PROMPTLY);
+            H2cConnection.Frame goAway = h2.await(H2cConnection.GOAWAY, 0, 2500);
+            assertTrue(goAway != null, "a GOAWAY during the lame duck");
+            assertEquals(0, goAway.goAwayError(), "NO_ERROR: graceful");
+            assertEquals("ok", h2.body(3, 10_000), "the stream in flight completes");
+            assertEquals(-1, p.lineIndex("stopped accepting"), "told in the lame duck, not at the stop");
+            assertEquals(143, p.awaitExit(PROMPTLY));
+        }
+    }
+}
