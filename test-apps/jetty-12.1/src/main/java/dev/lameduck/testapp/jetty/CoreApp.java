@@ -16,6 +16,7 @@ import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.websocket.server.WebSocketUpgradeHandler;
 
 /** Jetty 12 core handlers (no servlets): /async completes its callback later, from another thread. */
 public final class CoreApp {
@@ -28,7 +29,11 @@ public final class CoreApp {
         connector.setPort(Behaviour.port(args));
         server.addConnector(connector);
         ServerConnector tls = JettyTls.addTo(server, http);
-        server.setHandler(new EndpointHandler());
+        // Upgrades to /ws become the echo WebSocket; every other request goes on to the endpoints.
+        WebSocketUpgradeHandler webSockets = WebSocketUpgradeHandler.from(server,
+                container -> container.addMapping("/ws", (request, response, callback) -> new EchoSocket()));
+        webSockets.setHandler(new EndpointHandler());
+        server.setHandler(webSockets);
         server.setStopAtShutdown(true);
         server.start();
         JettyTls.listening(tls);

@@ -25,6 +25,7 @@ public final class JavaxApp {
         ServletHolder holder = new ServletHolder(new EndpointServlet());
         holder.setAsyncSupported(true);
         context.addServlet(holder, "/*");
+        EchoWebSocket.addTo(context);
         server.setHandler(context);
         server.setStopAtShutdown(true);
         server.start();

@@ -2,6 +2,7 @@ package dev.lameduck.testapp.undertow;
 
 import dev.lameduck.testapp.Behaviour;
 import dev.lameduck.testapp.Behaviour.Reply;
+import io.undertow.Handlers;
 import io.undertow.Undertow;
 import io.undertow.UndertowOptions;
 import io.undertow.server.HttpHandler;
@@ -9,6 +10,10 @@ import io.undertow.server.HttpServerExchange;
 import io.undertow.server.handlers.HttpContinueReadHandler;
 import io.undertow.util.Headers;
 import io.undertow.util.SameThreadExecutor;
+import io.undertow.websockets.core.AbstractReceiveListener;
+import io.undertow.websockets.core.BufferedTextMessage;
+import io.undertow.websockets.core.WebSocketChannel;
+import io.undertow.websockets.core.WebSockets;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -26,7 +31,8 @@ public final class UndertowApp {
                 .setServerOption(UndertowOptions.ENABLE_HTTP2, true) // h2c: upgrade and prior knowledge
                 .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, 64L << 20) // uploads of a few MB (UndertowOptions.DEFAULT_MAX_ENTITY_SIZE is 2 MB)
                 // Undertow's core answers Expect: 100-continue only through this wrapper (its servlet layer adds it itself).
-                .setHandler(new HttpContinueReadHandler(new EndpointHandler()))
+                .setHandler(Handlers.path(new HttpContinueReadHandler(new EndpointHandler()))
+                        .addExactPath("/ws", echoWebSocket()))
                 .build();
         server.start();
         for (Undertow.ListenerInfo listener : server.getListenerInfo()) {
@@ -39,6 +45,19 @@ public final class UndertowApp {
                 Behaviour.listening(((InetSocketAddress) listener.getAddress()).getPort());
             }
         }
+    }
+
+    /** The WebSocket at /ws: answers each text message with the same text. */
+    private static HttpHandler echoWebSocket() {
+        return Handlers.websocket((exchange, channel) -> {
+            channel.getReceiveSetter().set(new AbstractReceiveListener() {
+                @Override
+                protected void onFullTextMessage(WebSocketChannel ch, BufferedTextMessage message) {
+                    WebSockets.sendText(message.getData(), ch, null);
+                }
+            });
+            channel.resumeReceives();
+        });
     }
 
     static final class EndpointHandler implements HttpHandler {
