@@ -8,6 +8,7 @@ import dev.lameduck.server.CloseRamp;
 import dev.lameduck.server.Reflect;
 import dev.lameduck.server.ServerHandle;
 import dev.lameduck.server.Servers;
+import java.lang.reflect.Method;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.channels.ServerSocketChannel;
@@ -40,6 +41,8 @@ final class JettyHandle implements ServerHandle {
     private static final long TELL_EVERY_MILLIS = 50;
     /** How long the acceptors may take to leave {@code accept()} when accepting stops. */
     private static final long PARK_MILLIS = 500;
+    private static final int GOING_AWAY = 1001;
+    private static final String GOING_AWAY_REASON = "server shutting down";
 
     private final Object server;
     private final Object statistics;
@@ -49,6 +52,8 @@ final class JettyHandle implements ServerHandle {
     /** Connections told by {@link #tellAsRamped()}: HTTP/2 ones sent their GOAWAY, HTTP/1 ones their request in flight told. */
     private final Set<Object> told = Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
     private LameDuckCustomizer customizer;
+    /** The end points of the WebSockets sent Going Away. */
+    private final List<Object> goingAway = new ArrayList<>();
     /** The connections the last walk saw. */
     private Set<Object> seen = Collections.newSetFromMap(new IdentityHashMap<>());
 
@@ -291,6 +296,63 @@ final class JettyHandle implements ServerHandle {
             }
         } catch (Exception e) {
             Log.debug("accepting the queued connections of %s: %s", connector, e);
+        }
+    }
+
+    /**
+     * Sends every WebSocket a close frame 1001. Jetty 10-12.1 closes the connection once that frame is written (1001
+     * is no "ordinary" status to it, {@code CloseStatus.isOrdinary}: no wait for the client's close); 9.4 half-closes
+     * and closes at the client's close frame or EOF. Either way the end point closes: {@link #openWebSockets()}.
+     */
+    @Override
+    public int sayGoingAway() {
+        for (Object endPoint : endPoints()) {
+            Object connection = connection(endPoint);
+            if (connection != null && sayGoingAway(connection)) {
+                goingAway.add(endPoint);
+            }
+        }
+        return goingAway.size();
+    }
+
+    @Override
+    public int openWebSockets() {
+        int n = 0;
+        for (Object endPoint : goingAway) {
+            if (Boolean.TRUE.equals(tryCall(endPoint, "isOpen"))) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /**
+     * A WebSocket connection's session sent 1001; false if the connection is no WebSocket. 10-12.1: the
+     * {@code coreSession} of {@code WebSocketConnection} ({@code websocket.core.internal} in 10 and 11,
+     * {@code websocket.core} in 12), {@code close(int, String, Callback)}; 9.4: the {@code session} of
+     * {@code AbstractWebSocketConnection}, {@code close(int, String)}. Both may be called from any thread.
+     */
+    private static boolean sayGoingAway(Object connection) {
+        Object session = null;
+        if (connection.getClass().getName().endsWith(".WebSocketConnection")) {
+            session = Reflect.field(connection, "coreSession");
+        } else if (Reflect.isA(connection.getClass(), "org.eclipse.jetty.websocket.common.io.AbstractWebSocketConnection")) {
+            session = Reflect.field(connection, "session");
+        }
+        if (session == null) {
+            return false;
+        }
+        try {
+            Method close = Reflect.find(session.getClass(), "close", GOING_AWAY, GOING_AWAY_REASON, null);
+            if (close != null) {
+                close.invoke(session, GOING_AWAY, GOING_AWAY_REASON, close.getParameterTypes()[2].getField("NOOP").get(null));
+            } else {
+                call(session, "close", GOING_AWAY, GOING_AWAY_REASON);
+            }
+            return true;
+        } catch (Exception e) {
+            Log.debug("closing the WebSocket of %s: %s", connection, e);
+            return false;
         }
     }
 

@@ -67,6 +67,16 @@ public final class Reflect {
         }
     }
 
+    /** Whether {@code type} or a superclass of it is the class named, relocated or not (its name ends with the name). */
+    public static boolean isA(Class<?> type, String name) {
+        for (Class<?> c = type; c != null; c = c.getSuperclass()) {
+            if (c.getName().endsWith(name)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     public static boolean has(Object target, String name, Object... args) {
         return target != null && find(target.getClass(), name, args) != null;
     }

@@ -22,6 +22,20 @@ public interface ServerHandle {
     void stopAccepting();
 
     /**
+     * Accepting has stopped: each open WebSocket is sent a close frame 1001 (Going Away), so that its client
+     * reconnects elsewhere now rather than being cut at the stop. Returns how many were sent one. WebSockets are
+     * not requests: none is counted in {@link #inFlight()}.
+     */
+    default int sayGoingAway() {
+        return 0;
+    }
+
+    /** How many of the WebSockets sent Going Away are still open: their close not done yet. */
+    default int openWebSockets() {
+        return 0;
+    }
+
+    /**
      * The server's open connections, as objects whose identity stays the same while the connection lives, for
      * telling new connections from old ones ({@code lameduck.delay.quiet}); null when the server cannot tell.
      */

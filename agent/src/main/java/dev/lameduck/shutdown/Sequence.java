@@ -24,6 +24,11 @@ final class Sequence {
     private static final long QUIET_MILLIS = 50;
     /** How often the adaptive lame duck (delay.quiet) looks for new connections. */
     private static final long QUIET_POLL_MILLIS = 20;
+    /**
+     * How long the drain waits for the WebSockets sent Going Away to close (their client's close frame, or the server
+     * closing after its own): a WebSocket never holds the drain to its limit.
+     */
+    private static final long WEBSOCKET_CLOSE_MILLIS = 1000;
     /** How long the servers' own stop may take before the exit goes on without it. */
     static final long STOP_MILLIS = 3000;
 
@@ -64,11 +69,16 @@ final class Sequence {
         for (ServerHandle h : all) {
             Servers.step(h, "stop accepting", h::stopAccepting);
         }
-        Log.info("stopped accepting on %s; draining %d in flight", Servers.describe(all), inFlight(all) - waitingRequests.getAsInt());
+        // WebSockets are told now (1001 Going Away): they stay open as long as their clients like, unlike requests.
+        int webSockets = sayGoingAway(all);
+        Log.info("stopped accepting on %s; draining %d in flight%s", Servers.describe(all), inFlight(all) - waitingRequests.getAsInt(),
+                webSockets > 0 ? "; " + webSockets + " WebSocket(s) sent Going Away" : "");
 
         // 3. Drain: requests on open connections are served until none is left, or the drain time is up.
         long drainStart = System.nanoTime();
-        boolean drained = awaitDrain(all, waitingRequests, drainStart + TimeUnit.MILLISECONDS.toNanos(config.drainMillis));
+        long drainEnd = drainStart + TimeUnit.MILLISECONDS.toNanos(config.drainMillis);
+        long webSocketsEnd = drainStart + TimeUnit.MILLISECONDS.toNanos(Math.min(WEBSOCKET_CLOSE_MILLIS, config.drainMillis));
+        boolean drained = awaitDrain(all, waitingRequests, drainEnd, webSockets > 0 ? webSocketsEnd : drainStart);
         long drainMillis = (System.nanoTime() - drainStart) / 1_000_000;
         int aborted = inFlight(all);
         if (drained) {
@@ -170,14 +180,16 @@ final class Sequence {
      * Drained once nothing is in flight, but never sooner than {@link #QUIET_MILLIS} after the listeners closed: a
      * connection accepted just before may carry a request that no server has picked up yet, and stopping now would
      * reset it. Later, nothing new can come (open connections were told to close or go away), so the drain ends
-     * as soon as the last request does.
+     * as soon as the last request does, and the WebSockets sent Going Away have closed (until
+     * {@code webSocketsEndNanos} at most).
      */
-    private static boolean awaitDrain(List<ServerHandle> all, IntSupplier waitingRequests, long endNanos) {
+    private static boolean awaitDrain(List<ServerHandle> all, IntSupplier waitingRequests, long endNanos, long webSocketsEndNanos) {
         long settled = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(QUIET_MILLIS);
         while (true) {
             boolean busy = inFlight(all) - waitingRequests.getAsInt() > 0;
             long now = System.nanoTime();
-            if (!busy && now - settled >= 0) {
+            boolean closing = now - webSocketsEndNanos < 0 && openWebSockets(all) > 0;
+            if (!busy && !closing && now - settled >= 0) {
                 return true;
             }
             if (busy && now - endNanos >= 0) {
@@ -207,6 +219,30 @@ final class Sequence {
                 Log.warn("%s still stopping after %dms; going on with the exit", t.getName().substring("lameduck-stop ".length()), STOP_MILLIS);
             }
         }
+    }
+
+    private static int sayGoingAway(List<ServerHandle> all) {
+        int n = 0;
+        for (ServerHandle h : all) {
+            try {
+                n += h.sayGoingAway();
+            } catch (Throwable t) {
+                Log.failureOnce("closing the WebSockets of " + h.describe(), t);
+            }
+        }
+        return n;
+    }
+
+    private static int openWebSockets(List<ServerHandle> all) {
+        int n = 0;
+        for (ServerHandle h : all) {
+            try {
+                n += h.openWebSockets();
+            } catch (Throwable t) {
+                Log.failureOnce("counting the WebSockets of " + h.describe(), t);
+            }
+        }
+        return n;
     }
 
     static int inFlight(List<ServerHandle> all) {

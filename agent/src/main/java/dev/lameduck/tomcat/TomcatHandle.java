@@ -49,6 +49,8 @@ final class TomcatHandle implements ServerHandle {
     private volatile String lastPort = "(no port)";
     private volatile boolean accepting = true;
     private volatile ToldConnections toldConnections;
+    /** The WebSocket sessions sent Going Away. */
+    private volatile List<Object> webSockets = Collections.emptyList();
 
     private TomcatHandle(Object connector, String version) {
         this.connector = connector;
@@ -196,6 +198,19 @@ final class TomcatHandle implements ServerHandle {
             }
         }
         return null;
+    }
+
+    @Override
+    public int sayGoingAway() {
+        List<Object> sessions = TomcatWebSockets.of(connector, tryCall(protocol(), "getEndpoint"));
+        webSockets = sessions;
+        TomcatWebSockets.sayGoingAway(sessions);
+        return sessions.size();
+    }
+
+    @Override
+    public int openWebSockets() {
+        return TomcatWebSockets.open(webSockets);
     }
 
     /** The endpoint's socket wrappers ({@code AbstractEndpoint.getConnections()}, 9.0+). */

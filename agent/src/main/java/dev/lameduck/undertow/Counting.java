@@ -30,6 +30,7 @@ import org.objectweb.asm.Opcodes;
  * }
  * public void exchangeEvent(HttpServerExchange x, NextListener n) {
  *     inFlight.decrement(); completed.increment();
+ *     if (x.isUpgrade()) upgraded.accept(x);
  *     Consumer c = (Consumer) completion.get();
  *     if (c != null) c.accept(x);
  *     n.proceed();
@@ -48,6 +49,11 @@ final class Counting {
     final AtomicReference<Predicate<Object>> lameDuck = new AtomicReference<>();
     /** Set at the lame duck's start: sees each completed exchange. */
     final AtomicReference<Consumer<Object>> completion = new AtomicReference<>();
+    /**
+     * Sees each exchange that switched protocols (101: a WebSocket, an h2c upgrade) as it completes, from the start:
+     * an open WebSocket is no request in flight, but is told to go when accepting stops.
+     */
+    final AtomicReference<Consumer<Object>> upgraded = new AtomicReference<>(x -> { });
 
     private final Class<?> handlerClass;
     /** The generated completion listener (package-private for the JMH benchmark of this path). */
@@ -62,7 +68,8 @@ final class Counting {
         int n = generation.incrementAndGet();
         Class<?> listenerClass = define(httpHandler, listener(pkg + "/" + LISTENER + n, exchange, listener));
         handlerClass = define(httpHandler, handler(pkg + "/" + HANDLER + n, handler, exchange, listener));
-        done = listenerClass.getConstructor(LongAdder.class, LongAdder.class, AtomicReference.class).newInstance(inFlight, completed, completion);
+        done = listenerClass.getConstructor(LongAdder.class, LongAdder.class, AtomicReference.class, AtomicReference.class)
+                .newInstance(inFlight, completed, completion, upgraded);
     }
 
     /** A counting handler in front of {@code next} (an Undertow HttpHandler). */
@@ -142,8 +149,10 @@ final class Counting {
         field(cw, "inFlight", "Ljava/util/concurrent/atomic/LongAdder;");
         field(cw, "completed", "Ljava/util/concurrent/atomic/LongAdder;");
         field(cw, "completion", "Ljava/util/concurrent/atomic/AtomicReference;");
-        constructor(cw, name, new String[] {"inFlight", "completed", "completion"},
-                new String[] {"Ljava/util/concurrent/atomic/LongAdder;", "Ljava/util/concurrent/atomic/LongAdder;", "Ljava/util/concurrent/atomic/AtomicReference;"});
+        field(cw, "upgraded", "Ljava/util/concurrent/atomic/AtomicReference;");
+        constructor(cw, name, new String[] {"inFlight", "completed", "completion", "upgraded"},
+                new String[] {"Ljava/util/concurrent/atomic/LongAdder;", "Ljava/util/concurrent/atomic/LongAdder;", "Ljava/util/concurrent/atomic/AtomicReference;",
+                    "Ljava/util/concurrent/atomic/AtomicReference;"});
 
         MethodVisitor mv = cw.visitMethod(Opcodes.ACC_PUBLIC, "exchangeEvent", "(L" + exchange + ";L" + next + ";)V", null, null);
         mv.visitCode();
@@ -153,6 +162,18 @@ final class Counting {
         mv.visitVarInsn(Opcodes.ALOAD, 0);
         mv.visitFieldInsn(Opcodes.GETFIELD, name, "completed", "Ljava/util/concurrent/atomic/LongAdder;");
         mv.visitMethodInsn(Opcodes.INVOKEVIRTUAL, "java/util/concurrent/atomic/LongAdder", "increment", "()V", false);
+        Label notUpgraded = new Label();
+        mv.visitVarInsn(Opcodes.ALOAD, 1);
+        mv.visitMethodInsn(Opcodes.INVOKEVIRTUAL, exchange, "isUpgrade", "()Z", false);
+        mv.visitJumpInsn(Opcodes.IFEQ, notUpgraded);
+        mv.visitVarInsn(Opcodes.ALOAD, 0);
+        mv.visitFieldInsn(Opcodes.GETFIELD, name, "upgraded", "Ljava/util/concurrent/atomic/AtomicReference;");
+        mv.visitMethodInsn(Opcodes.INVOKEVIRTUAL, "java/util/concurrent/atomic/AtomicReference", "get", "()Ljava/lang/Object;", false);
+        mv.visitTypeInsn(Opcodes.CHECKCAST, "java/util/function/Consumer");
+        mv.visitVarInsn(Opcodes.ALOAD, 1);
+        mv.visitMethodInsn(Opcodes.INVOKEINTERFACE, "java/util/function/Consumer", "accept", "(Ljava/lang/Object;)V", true);
+        mv.visitLabel(notUpgraded);
+        mv.visitFrame(Opcodes.F_SAME, 0, null, 0, null);
         Label proceed = new Label();
         mv.visitVarInsn(Opcodes.ALOAD, 0);
         mv.visitFieldInsn(Opcodes.GETFIELD, name, "completion", "Ljava/util/concurrent/atomic/AtomicReference;");

@@ -56,6 +56,7 @@ final class UndertowHandle implements ServerHandle {
     private final String version;
     /** The counting handler and listener, generated into Undertow's class loader: counters only, until the lame duck. */
     private final Counting counting;
+    private final UndertowWebSockets webSockets = new UndertowWebSockets();
     /**
      * Each exchange in flight that the agent knows of, with its arrival ({@link System#nanoTime()}): those that
      * started in the lame duck, and those found running at its start (noted with that time, see {@link #older}).
@@ -107,6 +108,7 @@ final class UndertowHandle implements ServerHandle {
         addResponseWrapper = exchange.getMethod("addResponseWrapper", conduitWrapper);
         closing = closingWrapper(conduitWrapper, exchange);
         counting = new Counting(handler);
+        counting.upgraded.set(webSockets::upgraded);
     }
 
     /** Before {@code start()}: wraps the root handler of the server and of each listener that has its own. */
@@ -343,6 +345,16 @@ final class UndertowHandle implements ServerHandle {
             }
         }
         tellRunning(); // the lame duck is over: every running exchange is told
+    }
+
+    @Override
+    public int sayGoingAway() {
+        return webSockets.sayGoingAway();
+    }
+
+    @Override
+    public int openWebSockets() {
+        return webSockets.open();
     }
 
     /** XNIO's accepting channels: {@code Undertow.channels}, or the one found at the attach. */

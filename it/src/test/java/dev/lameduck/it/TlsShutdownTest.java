@@ -26,8 +26,13 @@ class TlsShutdownTest {
         return TrafficShapeTest.oldestAndNewest().filter(app -> app != TestApp.TOMCAT_DISTRIBUTION);
     }
 
+    /** The oldest version of each server on TLS 1.2, the newest on 1.3: each server family on both (CI time). */
     static Stream<Arguments> appsAndProtocols() {
-        return apps().flatMap(app -> Stream.of(Arguments.of(app, "TLSv1.2"), Arguments.of(app, "TLSv1.3")));
+        return apps().map(app -> Arguments.of(app, isOldest(app) ? "TLSv1.2" : "TLSv1.3"));
+    }
+
+    private static boolean isOldest(TestApp app) {
+        return app == TestApp.JETTY_9_4 || app == TestApp.TOMCAT_9 || app == TestApp.UNDERTOW_2_2;
     }
 
     @ParameterizedTest(name = "{0} {1}")
@@ -67,9 +72,12 @@ class TlsShutdownTest {
         }
     }
 
-    /** Undertow 2.2-2.4 chooses h2 by ALPN on TLS 1.2 only (on 1.3 it ends the handshake: no_application_protocol). */
+    /**
+     * The other way round: the oldest on TLS 1.3, the newest on 1.2; but Undertow (2.2-2.4) on 1.2 only, as it
+     * chooses h2 by ALPN on TLS 1.2 only (on 1.3 it ends the handshake: no_application_protocol).
+     */
     static Stream<Arguments> h2AppsAndProtocols() {
-        return appsAndProtocols().filter(a -> !(a.get()[0].toString().startsWith("undertow") && a.get()[1].equals("TLSv1.3")));
+        return apps().map(app -> Arguments.of(app, isOldest(app) && !app.toString().startsWith("undertow") ? "TLSv1.3" : "TLSv1.2"));
     }
 
     @ParameterizedTest(name = "{0} {1}")

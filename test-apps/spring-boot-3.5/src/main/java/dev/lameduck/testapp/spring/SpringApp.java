@@ -3,6 +3,11 @@ package dev.lameduck.testapp.spring;
 import dev.lameduck.testapp.Behaviour;
 import dev.lameduck.testapp.servlet.EndpointServlet;
 import jakarta.annotation.PreDestroy;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
 import java.util.HashMap;
 import java.util.Map;
 import org.springframework.boot.SpringApplication;
@@ -11,6 +16,10 @@ import org.springframework.boot.web.servlet.ServletRegistrationBean;
 import org.springframework.boot.web.servlet.context.ServletWebServerApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.stereotype.Component;
+import org.springframework.web.socket.TextMessage;
+import org.springframework.web.socket.WebSocketSession;
+import org.springframework.web.socket.handler.TextWebSocketHandler;
+import org.springframework.web.socket.server.support.WebSocketHttpRequestHandler;
 
 /** The endpoints in a Spring Boot app: the shared servlet on /*, the pool a bean closed by @PreDestroy. */
 @SpringBootApplication
@@ -32,6 +41,29 @@ public class SpringApp {
         ServletRegistrationBean<EndpointServlet> bean = new ServletRegistrationBean<>(new EndpointServlet(), "/*");
         bean.setAsyncSupported(true);
         return bean;
+    }
+
+    /** Spring's WebSocket support (a {@code WebSocketHandler}, on Tomcat's JSR 356 container): an echo at /ws. */
+    @Bean
+    WebSocketHttpRequestHandler echo() {
+        return new WebSocketHttpRequestHandler(new TextWebSocketHandler() {
+            @Override
+            protected void handleTextMessage(WebSocketSession session, TextMessage message) throws IOException {
+                session.sendMessage(message);
+            }
+        });
+    }
+
+    /** The servlet /ws reaches (an exact mapping wins over the endpoints' /*), handing the handshake to Spring. */
+    @Bean
+    ServletRegistrationBean<HttpServlet> webSocket(WebSocketHttpRequestHandler echo) {
+        HttpServlet servlet = new HttpServlet() {
+            @Override
+            protected void service(HttpServletRequest request, HttpServletResponse response) throws ServletException, IOException {
+                echo.handleRequest(request, response);
+            }
+        };
+        return new ServletRegistrationBean<>(servlet, "/ws");
     }
 
     /** What a DataSource pool is to a real app: closed when Spring's shutdown hook closes the context. */
