@@ -6,12 +6,19 @@
 #   load through HAProxy; each instance in turn: SIGTERM, and only 1 s later it is taken out of HAProxy (runtime
 #   API, as an endpoints update arrives late), then its replacement is started on the same port and put back.
 #
-# Usage: scripts/rolling-restart.sh [app.jar ...]   (default: the Jetty 12.1 test app)
-# Prints, per app and mode: requests, failed (non-2xx + socket errors) and each instance's SIGTERM -> exit time.
+# Usage: scripts/rolling-restart.sh [--immediate] [app.jar ...]   (default: the Jetty 12.1 test app)
+# Prints, per app and mode: requests, failed (non-2xx + socket errors), each instance's SIGTERM -> exit time, and
+# the run's requests/s and p99 latency. --immediate adds a third mode: the agent with delay.close=immediate (every
+# connection told at the lame duck's start), beside the default gradual close (issue 20).
 # Needs haproxy and wrk (apt-get install -y haproxy wrk) and the jars of `mvn -DskipTests package`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 agent=$PWD/agent/target/lameduck-agent.jar
+modes=(without with)
+if [ "${1:-}" = --immediate ]; then
+  modes+=(immediate)
+  shift
+fi
 apps=("$@")
 [ ${#apps[@]} -gt 0 ] || apps=(test-apps/jetty-12.1/target/app.jar)
 for tool in haproxy wrk; do
@@ -42,6 +49,7 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 start_instance() { # $1 = name, $2 = port, $3 = with|without; sets the instance's pid in $started
   local opts=()
   [ "$3" = with ] && opts=("-javaagent:$agent=$agent_options")
+  [ "$3" = immediate ] && opts=("-javaagent:$agent=$agent_options,delay.close=immediate")
   java "${opts[@]}" -jar "$app" "$2" >"$tmp/$1.log" 2>&1 &
   started=$!
   pids+=("$started")
@@ -67,7 +75,7 @@ lb() { # one command on HAProxy's runtime API
   exec {api}>&-
 }
 
-run() { # $1 = with|without; prints "requests failed exit_a exit_b"
+run() { # $1 = without|with|immediate; prints "requests failed exit_a exit_b requests/s p99_ms"
   local mode=$1 port_a port_b lb_port
   port_a=$(free_port); port_b=$(free_port); lb_port=$(free_port); api_port=$(free_port)
   cat >"$tmp/haproxy.cfg" <<EOF
@@ -119,20 +127,23 @@ EOF
   wait $haproxy_pid 2>/dev/null || true
   pids=(); haproxy_pid=
 
-  local requests non2xx socket
+  local requests non2xx socket rps p99
   requests=$(awk '/requests in/ {print $1}' "$tmp/wrk-$mode.txt")
   non2xx=$(awk '/Non-2xx/ {print $NF}' "$tmp/wrk-$mode.txt")
   socket=$(awk '/Socket errors/ {gsub(",", ""); print $4 + $6 + $8 + $10}' "$tmp/wrk-$mode.txt")
-  echo "${requests:-0} $((${non2xx:-0} + ${socket:-0})) ${exits[0]} ${exits[1]}"
+  rps=$(awk '/Requests\/sec/ {printf "%d", $2}' "$tmp/wrk-$mode.txt")
+  p99=$(awk 'function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+             /^ +99%/ {printf "%.1f", ms($2)}' "$tmp/wrk-$mode.txt")
+  echo "${requests:-0} $((${non2xx:-0} + ${socket:-0})) ${exits[0]} ${exits[1]} ${rps:-0} ${p99:-?}"
 }
 
-printf '%-22s %-8s %10s %8s %12s %12s\n' "app" "agent" "requests" "failed" "exit a (ms)" "exit b (ms)"
+printf '%-22s %-9s %10s %8s %12s %12s %9s %9s\n' "app" "agent" "requests" "failed" "exit a (ms)" "exit b (ms)" "req/s" "p99 (ms)"
 for app in "${apps[@]}"; do
   [ -f "$app" ] || { echo "rolling-restart: $app is missing: mvn -B -DskipTests package" >&2; exit 2; }
   name=$(basename "$(dirname "$(dirname "$app")")")
-  for mode in without with; do
+  for mode in "${modes[@]}"; do
     run $mode >"$tmp/result"
-    read -r requests failed exit_a exit_b <"$tmp/result"
-    printf '%-22s %-8s %10s %8s %12s %12s\n' "$name" "$mode" "$requests" "$failed" "$exit_a" "$exit_b"
+    read -r requests failed exit_a exit_b rps p99 <"$tmp/result"
+    printf '%-22s %-9s %10s %8s %12s %12s %9s %9s\n' "$name" "$mode" "$requests" "$failed" "$exit_a" "$exit_b" "$rps" "$p99"
   done
 done

@@ -221,16 +221,12 @@ final class JettyHandle implements ServerHandle {
     public void stopAccepting() {
         accepting = false;
         for (Object connector : connectors()) {
-            Object port = tryCall(connector, "getLocalPort");
             tryCall(connector, "setAccepting", false);
             Object channel = tryCall(connector, "getTransport");
             if (channel instanceof ServerSocketChannel && parkAcceptors(connector, (ServerSocketChannel) channel)) {
                 acceptQueued(connector, (ServerSocketChannel) channel);
             }
             Servers.closeQuietly(channel);
-            if (port instanceof Integer && (Integer) port > 0) {
-                Servers.awaitRefused(String.valueOf(tryCall(connector, "getHost")), (Integer) port);
-            }
         }
         tellAsRamped();
     }

@@ -5,12 +5,10 @@ import java.io.IOException;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 /** The servers started in this JVM, each known by its own server object. */
@@ -44,9 +42,6 @@ public final class Servers {
         return sb.length() == 0 ? "no server" : sb.toString();
     }
 
-    /** How long {@link #awaitRefused} waits for a closed listener to refuse connections. */
-    private static final long REFUSED_MILLIS = 500;
-
     /** Closes a listening channel; a failure only matters to the log. */
     public static void closeQuietly(Object channel) {
         if (channel instanceof java.nio.channels.Channel) {
@@ -54,35 +49,6 @@ public final class Servers {
                 ((java.nio.channels.Channel) channel).close();
             } catch (Exception e) {
                 Log.debug("closing %s: %s", channel, e);
-            }
-        }
-    }
-
-    /**
-     * Waits, at most {@link #REFUSED_MILLIS}, until a connection to the port is refused. Seen with Jetty 12 (and
-     * attached Jetty 9.4, JDK 17 and 25, in some test runs, cause not found): the listener still took a connection
-     * for a few ms after its channel's close returned. The sequence goes on (and says it stopped accepting) only
-     * once the listener is gone; a probe that connects meanwhile is the agent's own, closed at once.
-     */
-    public static void awaitRefused(String host, int port) {
-        String address = host == null || host.equals("null") || host.equals("0.0.0.0") || host.equals("::") ? "127.0.0.1" : host;
-        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(REFUSED_MILLIS);
-        for (int probes = 1; ; probes++) {
-            try (Socket probe = new Socket()) {
-                probe.connect(new InetSocketAddress(address, port), 100);
-            } catch (IOException refused) {
-                return;
-            }
-            if (System.nanoTime() - end > 0) {
-                Log.debug("port %s still takes connections after %d probes; going on", port, probes);
-                return;
-            }
-            Log.debug("port %s still took a connection after its close (probe %d)", port, probes);
-            try {
-                Thread.sleep(5);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
             }
         }
     }

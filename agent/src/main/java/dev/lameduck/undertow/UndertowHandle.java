@@ -198,6 +198,8 @@ final class UndertowHandle implements ServerHandle {
                 .getField("TRANSFER_ENCODING").get(null);
         Method contains = headerMap.getMethod("contains", String.class);
         Method put = headerMap.getMethod("put", transferEncoding.getClass(), String.class);
+        Method create = Class.forName(conduitWrapper.getName().replace("server.ConduitWrapper", "util.ConduitFactory"), false, conduitWrapper.getClassLoader())
+                .getMethod("create");
         return Proxy.newProxyInstance(conduitWrapper.getClassLoader(), new Class<?>[] {conduitWrapper}, (proxy, method, args) -> {
             switch (method.getName()) {
                 case "wrap": // StreamSinkConduit wrap(ConduitFactory<StreamSinkConduit> factory, HttpServerExchange exchange)
@@ -210,7 +212,7 @@ final class UndertowHandle implements ServerHandle {
                             put.invoke(headers, transferEncoding, "chunked");
                         }
                     }
-                    return Reflect.forward(args[0].getClass().getMethod("create"), args[0], new Object[0]);
+                    return Reflect.forward(create, args[0], new Object[0]);
                 case "hashCode":
                     return System.identityHashCode(proxy);
                 case "equals":

@@ -31,6 +31,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 class AcceptRaceTest {
     private static final int CYCLES = Integer.getInteger("lameduck.race.cycles", 5);
     private static final int CLIENTS = 4;
+    /** The agent's options; {@code -Dlameduck.race.agent=delay=300ms,log=debug} to see what each shutdown accepted. */
+    private static final String AGENT = System.getProperty("lameduck.race.agent", "delay=300ms");
 
     /** The oldest and newest version of each server. */
     static Stream<TestApp> apps() {
@@ -44,7 +46,7 @@ class AcceptRaceTest {
         int refused = 0;
         List<String> lost = new ArrayList<>();
         for (int cycle = 0; cycle < CYCLES; cycle++) {
-            try (AppProcess p = AppProcess.start(app, Options.agent("delay=300ms"), AppProcess.logName(test) + "-" + cycle)) {
+            try (AppProcess p = AppProcess.start(app, Options.agent(AGENT), AppProcess.logName(test) + "-" + cycle)) {
                 Hammer hammer = new Hammer(p.port());
                 hammer.start();
                 Thread.sleep(200);
