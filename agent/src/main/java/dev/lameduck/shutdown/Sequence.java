@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntSupplier;
+import java.util.function.ToIntFunction;
 
 /**
  * The shutdown sequence of DESIGN.md, over every server of the JVM together, top to bottom:
@@ -222,36 +223,25 @@ final class Sequence {
     }
 
     private static int sayGoingAway(List<ServerHandle> all) {
-        int n = 0;
-        for (ServerHandle h : all) {
-            try {
-                n += h.sayGoingAway();
-            } catch (Throwable t) {
-                Log.failureOnce("closing the WebSockets of " + h.describe(), t);
-            }
-        }
-        return n;
+        return sum(all, "closing the WebSockets", ServerHandle::sayGoingAway);
     }
 
     private static int openWebSockets(List<ServerHandle> all) {
-        int n = 0;
-        for (ServerHandle h : all) {
-            try {
-                n += h.openWebSockets();
-            } catch (Throwable t) {
-                Log.failureOnce("counting the WebSockets of " + h.describe(), t);
-            }
-        }
-        return n;
+        return sum(all, "counting the WebSockets", ServerHandle::openWebSockets);
     }
 
     static int inFlight(List<ServerHandle> all) {
+        return sum(all, "counting the requests in flight", ServerHandle::inFlight);
+    }
+
+    /** {@code count} over every server; one that fails is logged once and counts 0. */
+    private static int sum(List<ServerHandle> all, String what, ToIntFunction<ServerHandle> count) {
         int n = 0;
         for (ServerHandle h : all) {
             try {
-                n += h.inFlight();
+                n += count.applyAsInt(h);
             } catch (Throwable t) {
-                Log.failureOnce("counting the requests in flight of " + h.describe(), t);
+                Log.failureOnce(what + " of " + h.describe(), t);
             }
         }
         return n;

@@ -14,6 +14,7 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
@@ -180,6 +181,9 @@ final class ToldConnections {
      * A graceful GOAWAY if the connection is HTTP/2 (true then). False for an HTTP/1.1 connection, and while a thread
      * holds an HTTP/2 connection's processor ({@code ConnectionHandler.process} takes it for each event): the next
      * walk tries again. True also for another upgraded connection (WebSocket), whose {@code pause()} does nothing.
+     * False too while the HTTP/2 connection is still being set up: {@code Http2UpgradeHandler.pause()} sends its
+     * GOAWAY only from the state CONNECTED (9.0-11), which {@code init()} sets once the preface is exchanged (seen
+     * on Tomcat 10.1: a connection opened in the lame duck, walked in that window, never got its GOAWAY).
      */
     private boolean goAway(Object connection) throws Exception {
         Object processor = getCurrentProcessor.on(connection);
@@ -187,7 +191,8 @@ final class ToldConnections {
             return false;
         }
         pause.on(processor);
-        return true;
+        Object state = Reflect.field(Reflect.field(processor, "internalHttpUpgradeHandler"), "connectionState");
+        return !(state instanceof AtomicReference) || !"NEW".equals(String.valueOf(((AtomicReference<?>) state).get()));
     }
 
     /**

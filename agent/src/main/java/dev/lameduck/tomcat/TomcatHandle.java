@@ -17,7 +17,9 @@ import java.util.Collection;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -49,6 +51,8 @@ final class TomcatHandle implements ServerHandle {
     private volatile String lastPort = "(no port)";
     private volatile boolean accepting = true;
     private volatile ToldConnections toldConnections;
+    /** Each HTTP/2 connection's handler, by its socket wrapper ({@link #http2Streams()}). */
+    private final Map<Object, Object> http2 = new ConcurrentHashMap<>();
     /** The WebSocket sessions sent Going Away. */
     private volatile List<Object> webSockets = Collections.emptyList();
 
@@ -222,7 +226,36 @@ final class TomcatHandle implements ServerHandle {
 
     @Override
     public int inFlight() {
-        return inProgress().size();
+        return inProgress().size() + http2Streams();
+    }
+
+    /**
+     * The HTTP/2 streams in progress: Tomcat registers no {@code RequestInfo} of a stream while it runs (9.0-11:
+     * {@code StreamProcessor} only takes it out of {@code Http2Protocol}'s group at its end), so they are counted by
+     * each connection's {@code Http2UpgradeHandler.activeRemoteStreamCount} (up when a client's stream opens, down
+     * when it closes). The handler is remembered per connection: while a thread holds the connection's processor,
+     * {@code getCurrentProcessor()} is null.
+     */
+    private int http2Streams() {
+        Object connections = tryCall(tryCall(protocol(), "getEndpoint"), "getConnections");
+        if (!(connections instanceof Collection)) {
+            return 0;
+        }
+        int n = 0;
+        Set<Object> open = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (Object wrapper : new ArrayList<>((Collection<?>) connections)) {
+            open.add(wrapper);
+            Object handler = Reflect.field(tryCall(wrapper, "getCurrentProcessor"), "internalHttpUpgradeHandler");
+            if (Reflect.field(handler, "activeRemoteStreamCount") instanceof AtomicInteger) {
+                http2.put(wrapper, handler);
+            }
+            Object count = Reflect.field(http2.get(wrapper), "activeRemoteStreamCount");
+            if (count instanceof AtomicInteger) {
+                n += ((AtomicInteger) count).get();
+            }
+        }
+        http2.keySet().retainAll(open);
+        return n;
     }
 
     @Override
@@ -240,6 +273,10 @@ final class TomcatHandle implements ServerHandle {
         List<String> out = new ArrayList<>();
         for (Object info : inProgress()) {
             out.add(tryCall(info, "getMethod") + " " + tryCall(info, "getCurrentUri") + " (" + tryCall(info, "getRequestProcessingTime") + " ms)");
+        }
+        int streams = http2Streams();
+        if (streams > 0) {
+            out.add(streams + " HTTP/2 stream(s)"); // Tomcat keeps no request of a running stream where it can be named
         }
         return out;
     }

@@ -161,7 +161,7 @@ class HttpShutdownTest {
     @ParameterizedTest(name = "{0}", allowZeroInvocations = true) // -Dlameduck.apps may select no h2c app
     @MethodSource("h2cApps")
     void http2ConnectionsGetAGracefulGoAwayAndTheirStreamsInFlightComplete(TestApp app, TestInfo test) throws Exception {
-        try (AppProcess p = AppProcess.start(app, Options.agent("delay=5s,delay.close=immediate"), AppProcess.logName(test));
+        try (AppProcess p = AppProcess.start(app, Options.agent("delay=4s,delay.close=immediate"), AppProcess.logName(test));
                 H2cConnection h2 = new H2cConnection(p.port())) {
             h2.get(1, "/health");
             assertEquals("up", h2.body(1, 5000), "HTTP/2 works before the signal");
@@ -169,7 +169,7 @@ class HttpShutdownTest {
             Thread.sleep(300);
 
             p.signal("TERM");
-            p.awaitLine("SIGTERM: lame duck for 5000ms", PROMPTLY);
+            p.awaitLine("SIGTERM: lame duck for 4000ms", PROMPTLY);
             H2cConnection.Frame goAway = h2.await(H2cConnection.GOAWAY, 0, 3000);
             assertTrue(goAway != null, "a GOAWAY during the lame duck");
             assertEquals(0, goAway.goAwayError(), "NO_ERROR: graceful");
@@ -192,7 +192,7 @@ class HttpShutdownTest {
                 RawConnection idle = new RawConnection(p.port());
                 RawConnection busy = new RawConnection(p.port())) {
             assertEquals(200, idle.request("GET", "/health").status());
-            busy.send("GET", "/work?ms=4000"); // keeps the drain going
+            busy.send("GET", "/work?ms=3000"); // keeps the drain going
             Thread.sleep(300);
 
             p.signal("TERM");

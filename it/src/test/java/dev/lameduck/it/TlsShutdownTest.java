@@ -100,4 +100,20 @@ class TlsShutdownTest {
             assertEquals(143, p.awaitExit(PROMPTLY));
         }
     }
+
+    /** A stream still running when accepting stops is counted in flight and completes in the drain. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("apps")
+    void anHttp2StreamInFlightWhenAcceptingStopsCompletesInTheDrain(TestApp app, TestInfo test) throws Exception {
+        try (AppProcess p = AppProcess.start(app, Options.agent("delay=300ms,drain=10s").tls(), AppProcess.logName(test));
+                H2cConnection h2 = new H2cConnection(Tls.connect(p.tlsPort(), "TLSv1.2", "h2"), true)) {
+            h2.get(1, "/work?ms=2500");
+            Thread.sleep(300);
+            p.signal("TERM");
+            assertTrue(p.awaitLine("stopped accepting", PROMPTLY).contains("draining 1 in flight"), "the stream counts: " + p.output());
+            assertEquals("ok", h2.body(1, 10_000), "the stream completes in the drain");
+            assertEquals(143, p.awaitExit(PROMPTLY));
+            assertTrue(p.lineIndex("drained; stopping servers") >= 0, p.output());
+        }
+    }
 }
