@@ -223,10 +223,10 @@ final class JettyHandle implements ServerHandle {
         for (Object connector : connectors()) {
             tryCall(connector, "setAccepting", false);
             Object channel = tryCall(connector, "getTransport");
-            if (channel instanceof ServerSocketChannel && parkAcceptors(connector, (ServerSocketChannel) channel)) {
-                acceptQueued(connector, (ServerSocketChannel) channel);
-            }
+            List<SocketChannel> queued = channel instanceof ServerSocketChannel && parkAcceptors(connector, (ServerSocketChannel) channel)
+                    ? Servers.takeQueued((ServerSocketChannel) channel) : Collections.<SocketChannel>emptyList();
             Servers.closeQuietly(channel);
+            serve(connector, queued);
         }
         tellAsRamped();
     }
@@ -279,19 +279,18 @@ final class JettyHandle implements ServerHandle {
         return n;
     }
 
-    /** With no acceptor in {@code accept()}: the connections the kernel has queued, handed to Jetty. */
-    private static void acceptQueued(Object connector, ServerSocketChannel channel) {
-        try {
-            channel.configureBlocking(false);
-            int n = 0;
-            for (SocketChannel queued; (queued = channel.accept()) != null; n++) {
-                Reflect.call(connector, "accepted", queued);
+    /** The connections taken from the kernel's queue at the close, handed to Jetty as its acceptor would. */
+    private static void serve(Object connector, List<SocketChannel> queued) {
+        for (SocketChannel connection : queued) {
+            try {
+                Reflect.call(connector, "accepted", connection);
+            } catch (Exception e) {
+                Log.debug("handing a queued connection to %s: %s", connector, e);
+                Servers.closeQuietly(connection);
             }
-            if (n > 0) {
-                Log.debug("%d connection(s) queued at the close of %s, served", n, connector);
-            }
-        } catch (Exception e) {
-            Log.debug("accepting the queued connections of %s: %s", connector, e);
+        }
+        if (!queued.isEmpty()) {
+            Log.debug("%d connection(s) queued at the close of %s, served", queued.size(), connector);
         }
     }
 

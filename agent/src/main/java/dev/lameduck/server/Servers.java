@@ -5,6 +5,8 @@ import java.io.IOException;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -51,6 +53,26 @@ public final class Servers {
                 Log.debug("closing %s: %s", channel, e);
             }
         }
+    }
+
+    /**
+     * Takes every connection queued on the listener, and nothing else: the caller closes the listener next, and only
+     * then hands these to its server. So only accept() runs between the last accept and the close: a server handed
+     * each connection at once would answer it, and its client's next connection, arriving then, be reset by the
+     * close (measured on Jetty 9.4: 0.3-3.5 ms between the last accept and the close, bursts of up to one connection
+     * per client lost).
+     */
+    public static List<SocketChannel> takeQueued(ServerSocketChannel listener) {
+        List<SocketChannel> taken = new ArrayList<>();
+        try {
+            listener.configureBlocking(false);
+            for (SocketChannel queued; (queued = listener.accept()) != null; ) {
+                taken.add(queued);
+            }
+        } catch (IOException e) {
+            Log.debug("accepting the queued connections of %s: %s", listener, e);
+        }
+        return taken;
     }
 
     /** Where to connect to reach a listener: its own address, or the loopback of its family when bound to any. */

@@ -158,35 +158,32 @@ final class TomcatHandle implements ServerHandle {
         // Not RUNNING: the endpoint's pause() at the stop would try to wake it through the closed socket, and warn.
         acceptorState.set(acceptor, paused);
         bindState.set(endpoint, closed); // as Tomcat does before closing: the endpoint's stop() then knows
-        if (acceptorThread.getState() == Thread.State.WAITING) {
-            acceptQueued(endpoint, latch);
-        }
+        List<SocketChannel> queued = acceptorThread.getState() == Thread.State.WAITING
+                ? Servers.takeQueued((ServerSocketChannel) Reflect.field(endpoint, "serverSock")) : Collections.<SocketChannel>emptyList();
         doClose.invoke(endpoint);
+        serve(endpoint, latch, queued);
     }
 
     /**
-     * With the acceptor parked at the latch (not in {@code accept()}): each connection queued in the kernel is
-     * accepted and handed to the endpoint as {@code Acceptor.run} does (9.0.x, 10.1, 11): counted in the latch
-     * (its {@code count}, as {@code countUpOrAwaitConnection} would, so that the count stays right when it closes),
-     * then {@code setSocketOptions}, or {@code closeSocket} when that refuses it.
+     * The connections taken from the kernel's queue at the close, handed to the endpoint as {@code Acceptor.run} does
+     * (9.0.x, 10.1, 11): counted in the latch (its {@code count}, as {@code countUpOrAwaitConnection} would, so that
+     * the count stays right when they close), then {@code setSocketOptions}, or {@code closeSocket} when that refuses one.
      */
-    private static void acceptQueued(Object endpoint, Object latch) {
-        try {
-            ServerSocketChannel listener = (ServerSocketChannel) Reflect.field(endpoint, "serverSock");
-            AtomicLong count = (AtomicLong) Reflect.field(latch, "count");
-            listener.configureBlocking(false);
-            int n = 0;
-            for (SocketChannel queued; (queued = listener.accept()) != null; n++) {
+    private static void serve(Object endpoint, Object latch, List<SocketChannel> queued) {
+        AtomicLong count = (AtomicLong) Reflect.field(latch, "count");
+        for (SocketChannel connection : queued) {
+            try {
                 count.incrementAndGet();
-                if (!Boolean.TRUE.equals(Reflect.call(endpoint, "setSocketOptions", queued))) {
-                    Reflect.call(endpoint, "closeSocket", queued);
+                if (!Boolean.TRUE.equals(Reflect.call(endpoint, "setSocketOptions", connection))) {
+                    Reflect.call(endpoint, "closeSocket", connection);
                 }
+            } catch (Exception e) {
+                Log.debug("handing a queued connection to %s: %s", endpoint, e);
+                Servers.closeQuietly(connection);
             }
-            if (n > 0) {
-                Log.debug("%d connection(s) queued at the close of %s, served", n, endpoint);
-            }
-        } catch (Exception e) {
-            Log.debug("accepting the queued connections of %s: %s", endpoint, e);
+        }
+        if (!queued.isEmpty()) {
+            Log.debug("%d connection(s) queued at the close of %s, served", queued.size(), endpoint);
         }
     }
 
