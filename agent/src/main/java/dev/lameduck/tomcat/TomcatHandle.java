@@ -242,9 +242,12 @@ final class TomcatHandle implements ServerHandle {
         Set<Object> open = Collections.newSetFromMap(new IdentityHashMap<>());
         for (Object wrapper : new ArrayList<>((Collection<?>) connections)) {
             open.add(wrapper);
-            Object handler = Reflect.field(tryCall(wrapper, "getCurrentProcessor"), "internalHttpUpgradeHandler");
-            if (Reflect.field(handler, "activeRemoteStreamCount") instanceof AtomicInteger) {
-                http2.put(wrapper, handler);
+            Object processor = tryCall(wrapper, "getCurrentProcessor");
+            if (processor != null && processor.getClass().getName().endsWith(".UpgradeProcessorInternal")) { // no field lookups for HTTP/1.1
+                Object handler = Reflect.field(processor, "internalHttpUpgradeHandler");
+                if (Reflect.field(handler, "activeRemoteStreamCount") instanceof AtomicInteger) {
+                    http2.put(wrapper, handler);
+                }
             }
             Object count = Reflect.field(http2.get(wrapper), "activeRemoteStreamCount");
             if (count instanceof AtomicInteger) {
