@@ -25,7 +25,7 @@ class RollingRestartTest {
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         assertTrue(p.waitFor(3, TimeUnit.MINUTES), "the script ends");
         String output = Files.readString(log, StandardCharsets.UTF_8);
-        assertEquals(0, p.exitValue(), "the script ran (it needs haproxy and wrk: .ci/run installs them):\n" + output);
+        assertEquals(0, p.exitValue(), "the script ran (it needs haproxy and wrk: scripts/test.sh installs them):\n" + output);
 
         List<String[]> rows = output.lines().filter(l -> l.startsWith("jetty-12.1 ")).map(l -> l.trim().split("\\s+"))
                 .collect(Collectors.toList());

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Every test, on a fresh Debian machine with Java and Maven: installs what the tests need and the machine lacks,
+# saying in one line what and why, then runs `mvn -B verify` with this script's arguments passed through
+# (e.g. scripts/test.sh -Dlameduck.apps=tomcat,undertow-2.4).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# tool -> what needs it
+declare -A needed=(
+  [haproxy]="RollingRestartTest drives a rolling restart through HAProxy"
+  [wrk]="RollingRestartTest and the load scripts drive HTTP load with wrk"
+)
+missing=()
+for tool in "${!needed[@]}"; do
+  command -v "$tool" >/dev/null || missing+=("$tool")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  for tool in "${missing[@]}"; do
+    echo "test.sh: installing $tool with apt-get: ${needed[$tool]}"
+  done
+  sudo=()
+  [ "$(id -u)" = 0 ] || sudo=(sudo -n)
+  "${sudo[@]}" apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q "${missing[@]}" >/dev/null
+fi
+ls -d /usr/lib/jvm/temurin-25* >/dev/null 2>&1 \
+  || echo "test.sh: no Temurin 25 under /usr/lib/jvm: the tests on JDK 25 will fail saying so" >&2
+
+exec mvn -B verify "$@"
