@@ -20,8 +20,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   done
   sudo=()
   [ "$(id -u)" = 0 ] || sudo=(sudo -n)
-  "${sudo[@]}" apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q "${missing[@]}" >/dev/null
+  # apt's own output only if it fails: the lines above say what happens.
+  if ! { "${sudo[@]}" apt-get update -q && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q "${missing[@]}"; } >"${TMPDIR:-/tmp}/test.sh-apt.log" 2>&1; then
+    cat "${TMPDIR:-/tmp}/test.sh-apt.log" >&2
+    echo "test.sh: installing ${missing[*]} failed (output above); install them and run again" >&2
+    exit 1
+  fi
 fi
 ls -d /usr/lib/jvm/temurin-25* >/dev/null 2>&1 \
   || echo "test.sh: no Temurin 25 under /usr/lib/jvm: the tests on JDK 25 will fail saying so" >&2
