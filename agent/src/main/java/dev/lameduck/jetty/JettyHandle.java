@@ -41,8 +41,6 @@ final class JettyHandle implements ServerHandle {
     private static final long TELL_EVERY_MILLIS = 50;
     /** How long the acceptors may take to leave {@code accept()} when accepting stops. */
     private static final long PARK_MILLIS = 500;
-    private static final int GOING_AWAY = 1001;
-    private static final String GOING_AWAY_REASON = "server shutting down";
 
     private final Object server;
     private final Object statistics;
@@ -338,11 +336,11 @@ final class JettyHandle implements ServerHandle {
             return false;
         }
         try {
-            Method close = Reflect.find(session.getClass(), "close", GOING_AWAY, GOING_AWAY_REASON, null);
+            Method close = Reflect.find(session.getClass(), "close", Servers.GOING_AWAY, Servers.GOING_AWAY_REASON, null);
             if (close != null) {
-                close.invoke(session, GOING_AWAY, GOING_AWAY_REASON, close.getParameterTypes()[2].getField("NOOP").get(null));
+                close.invoke(session, Servers.GOING_AWAY, Servers.GOING_AWAY_REASON, close.getParameterTypes()[2].getField("NOOP").get(null));
             } else {
-                call(session, "close", GOING_AWAY, GOING_AWAY_REASON);
+                call(session, "close", Servers.GOING_AWAY, Servers.GOING_AWAY_REASON);
             }
             return true;
         } catch (Exception e) {

@@ -44,6 +44,10 @@ public final class Servers {
         return sb.length() == 0 ? "no server" : sb.toString();
     }
 
+    /** The WebSocket close status sent when accepting stops (RFC 6455 1001, Going Away), and its reason. */
+    public static final int GOING_AWAY = 1001;
+    public static final String GOING_AWAY_REASON = "server shutting down";
+
     /** Closes a listening channel; a failure only matters to the log. */
     public static void closeQuietly(Object channel) {
         if (channel instanceof java.nio.channels.Channel) {

@@ -4,6 +4,7 @@ import static dev.lameduck.server.Reflect.tryCall;
 
 import dev.lameduck.Log;
 import dev.lameduck.server.Reflect;
+import dev.lameduck.server.Servers;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.Method;
 import java.util.ArrayList;
@@ -97,7 +98,7 @@ final class TomcatWebSockets {
         Object goingAway = Class.forName(reasonType.getName() + "$CloseCodes", false, reasonType.getClassLoader()).getField("GOING_AWAY").get(null);
         for (Constructor<?> c : reasonType.getConstructors()) {
             if (c.getParameterCount() == 2) {
-                close.invoke(session, c.newInstance(goingAway, "server shutting down"));
+                close.invoke(session, c.newInstance(goingAway, Servers.GOING_AWAY_REASON));
                 return;
             }
         }

@@ -4,6 +4,7 @@ import static dev.lameduck.server.Reflect.tryCall;
 
 import dev.lameduck.Log;
 import dev.lameduck.server.Reflect;
+import dev.lameduck.server.Servers;
 import java.lang.reflect.Method;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -46,22 +47,17 @@ final class UndertowWebSockets {
      */
     int sayGoingAway() {
         List<Object> told = new ArrayList<>();
+        Method sendClose = null;
         for (Object connection : upgraded) {
             Object channel = Reflect.field(tryCall(tryCall(connection, "getSourceChannel"), "getReadListener"), "this$0");
             if (channel == null || !Reflect.isA(channel.getClass(), CHANNEL) || !Boolean.TRUE.equals(tryCall(channel, "isOpen"))) {
                 continue;
             }
             try {
-                Method sendClose = null;
-                for (Method m : Reflect.sibling(channel, CHANNEL, "io.undertow.websockets.core.WebSockets").getMethods()) {
-                    if (m.getName().equals("sendClose") && m.getParameterCount() == 4 && m.getParameterTypes()[0] == int.class) {
-                        sendClose = m;
-                    }
-                }
                 if (sendClose == null) {
-                    throw new NoSuchMethodException("WebSockets.sendClose(int, String, WebSocketChannel, WebSocketCallback)");
+                    sendClose = sendClose(channel);
                 }
-                sendClose.invoke(null, 1001, "server shutting down", channel, null);
+                sendClose.invoke(null, Servers.GOING_AWAY, Servers.GOING_AWAY_REASON, channel, null);
                 told.add(channel);
             } catch (Exception e) {
                 Log.debug("closing WebSocket %s: %s", channel, e);
@@ -69,6 +65,16 @@ final class UndertowWebSockets {
         }
         goingAway = told;
         return told.size();
+    }
+
+    /** {@code WebSockets.sendClose(int, String, WebSocketChannel, WebSocketCallback)}, next to the channel's class. */
+    private static Method sendClose(Object channel) throws ClassNotFoundException, NoSuchMethodException {
+        for (Method m : Reflect.sibling(channel, CHANNEL, "io.undertow.websockets.core.WebSockets").getMethods()) {
+            if (m.getName().equals("sendClose") && m.getParameterCount() == 4 && m.getParameterTypes()[0] == int.class) {
+                return m;
+            }
+        }
+        throw new NoSuchMethodException("WebSockets.sendClose(int, String, WebSocketChannel, WebSocketCallback)");
     }
 
     int open() {
