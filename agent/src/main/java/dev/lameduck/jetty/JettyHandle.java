@@ -224,7 +224,7 @@ final class JettyHandle implements ServerHandle {
             List<SocketChannel> queued = channel instanceof ServerSocketChannel && parkAcceptors(connector, (ServerSocketChannel) channel)
                     ? Servers.takeQueued((ServerSocketChannel) channel) : Collections.<SocketChannel>emptyList();
             Servers.closeQuietly(channel);
-            serve(connector, queued);
+            Servers.handOver(connector, queued, connection -> call(connector, "accepted", connection)); // as its acceptor does
         }
         tellAsRamped();
     }
@@ -275,21 +275,6 @@ final class JettyHandle implements ServerHandle {
             }
         }
         return n;
-    }
-
-    /** The connections taken from the kernel's queue at the close, handed to Jetty as its acceptor would. */
-    private static void serve(Object connector, List<SocketChannel> queued) {
-        for (SocketChannel connection : queued) {
-            try {
-                Reflect.call(connector, "accepted", connection);
-            } catch (Exception e) {
-                Log.debug("handing a queued connection to %s: %s", connector, e);
-                Servers.closeQuietly(connection);
-            }
-        }
-        if (!queued.isEmpty()) {
-            Log.debug("%d connection(s) queued at the close of %s, served", queued.size(), connector);
-        }
     }
 
     /**

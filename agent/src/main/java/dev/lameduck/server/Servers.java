@@ -79,6 +79,29 @@ public final class Servers {
         return taken;
     }
 
+    /** How a server takes a connection its acceptor would have taken. */
+    public interface HandOver {
+        void accept(SocketChannel connection) throws Exception;
+    }
+
+    /**
+     * After the listener's close: each connection {@link #takeQueued} took goes to {@code server} as its acceptor would
+     * hand it on; one the server does not take is closed.
+     */
+    public static void handOver(Object server, List<SocketChannel> taken, HandOver handOver) {
+        for (SocketChannel connection : taken) {
+            try {
+                handOver.accept(connection);
+            } catch (Exception e) {
+                Log.debug("handing a queued connection to %s: %s", server, e);
+                closeQuietly(connection);
+            }
+        }
+        if (!taken.isEmpty()) {
+            Log.debug("%d connection(s) queued at the close of %s, served", taken.size(), server);
+        }
+    }
+
     /** Where to connect to reach a listener: its own address, or the loopback of its family when bound to any. */
     public static InetSocketAddress reachable(InetSocketAddress local) throws IOException {
         if (!local.getAddress().isAnyLocalAddress()) {

@@ -171,20 +171,12 @@ final class TomcatHandle implements ServerHandle {
      */
     private static void serve(Object endpoint, Object latch, List<SocketChannel> queued) {
         AtomicLong count = (AtomicLong) Reflect.field(latch, "count");
-        for (SocketChannel connection : queued) {
-            try {
-                count.incrementAndGet();
-                if (!Boolean.TRUE.equals(Reflect.call(endpoint, "setSocketOptions", connection))) {
-                    Reflect.call(endpoint, "closeSocket", connection);
-                }
-            } catch (Exception e) {
-                Log.debug("handing a queued connection to %s: %s", endpoint, e);
-                Servers.closeQuietly(connection);
+        Servers.handOver(endpoint, queued, connection -> {
+            count.incrementAndGet();
+            if (!Boolean.TRUE.equals(Reflect.call(endpoint, "setSocketOptions", connection))) {
+                Reflect.call(endpoint, "closeSocket", connection);
             }
-        }
-        if (!queued.isEmpty()) {
-            Log.debug("%d connection(s) queued at the close of %s, served", queued.size(), endpoint);
-        }
+        });
     }
 
     @SuppressWarnings({"unchecked", "rawtypes"})
