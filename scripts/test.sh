@@ -5,18 +5,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# tool -> what needs it
+# tool -> what needs it; the Debian package, where its name is not the tool's
 declare -A needed=(
   [haproxy]="RollingRestartTest drives a rolling restart through HAProxy"
   [wrk]="RollingRestartTest and the load scripts drive HTTP load with wrk"
+  [h2load]="TlsShutdownTest drives HTTP/2 over TLS with h2load"
 )
+declare -A package=([h2load]=nghttp2-client)
 missing=()
 for tool in "${!needed[@]}"; do
-  command -v "$tool" >/dev/null || missing+=("$tool")
+  command -v "$tool" >/dev/null || missing+=("${package[$tool]:-$tool}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-  for tool in "${missing[@]}"; do
-    echo "test.sh: installing $tool with apt-get: ${needed[$tool]}"
+  for tool in "${!needed[@]}"; do
+    command -v "$tool" >/dev/null || echo "test.sh: installing ${package[$tool]:-$tool} with apt-get: ${needed[$tool]}"
   done
   sudo=()
   [ "$(id -u)" = 0 ] || sudo=(sudo -n)
