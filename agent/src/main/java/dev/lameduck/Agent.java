@@ -3,6 +3,7 @@ package dev.lameduck;
 import dev.lameduck.bridge.Bridge;
 import dev.lameduck.grpc.GrpcSupport;
 import dev.lameduck.jetty.JettySupport;
+import dev.lameduck.netty.NettySupport;
 import dev.lameduck.server.Discovery;
 import dev.lameduck.server.Faults;
 import dev.lameduck.server.Hook;
@@ -25,7 +26,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 public final class Agent implements Bridge.Receiver {
     /** Every server the agent knows; adding a server means adding its support here. */
-    private static final List<ServerSupport> ALL = Arrays.<ServerSupport>asList(new JettySupport(), new TomcatSupport(), new UndertowSupport(), new GrpcSupport());
+    private static final List<ServerSupport> ALL = Arrays.<ServerSupport>asList(new JettySupport(), new TomcatSupport(), new UndertowSupport(), new GrpcSupport(),
+            new NettySupport());
 
     private static final AtomicBoolean installed = new AtomicBoolean();
 
@@ -160,7 +162,11 @@ public final class Agent implements Bridge.Receiver {
         try {
             Faults.at("prepare");
             long start = System.nanoTime();
-            servers.register(server, Faults.inject(support.prepare(server)));
+            ServerHandle handle = support.prepare(server);
+            if (handle == null) {
+                return; // not a server after all (Netty: a client's channel)
+            }
+            servers.register(server, Faults.inject(handle));
             Log.debug("%s prepared in %d ms", kind, (System.nanoTime() - start) / 1_000_000);
         } catch (Throwable t) {
             Log.failure("preparing " + kind + " " + server.getClass().getName() + " for a graceful shutdown", t);

@@ -19,7 +19,7 @@ import java.util.regex.Pattern;
  * and the default is used.
  */
 public final class Config {
-    public static final List<String> SERVER_KINDS = Collections.unmodifiableList(Arrays.asList("jetty", "tomcat", "undertow", "grpc"));
+    public static final List<String> SERVER_KINDS = Collections.unmodifiableList(Arrays.asList("jetty", "tomcat", "undertow", "grpc", "netty"));
     public static final List<String> SIGNALS = Collections.unmodifiableList(Arrays.asList("TERM", "INT", "HUP"));
 
     /** Time kept after the drain for stopping the servers and the JVM's own hooks, before the deadline. */
@@ -93,7 +93,7 @@ public final class Config {
                 "signals that start the sequence", "a comma-separated list of " + String.join(", ", SIGNALS)));
         exit = r.bool("exit", true, "intercept System.exit / Runtime.exit");
         servers = new LinkedHashSet<>(r.list("servers", SERVER_KINDS, SERVER_KINDS,
-                "comma-separated subset of jetty,tomcat,undertow,grpc", "a comma-separated subset of " + String.join(",", SERVER_KINDS)));
+                "comma-separated subset of jetty,tomcat,undertow,grpc,netty", "a comma-separated subset of " + String.join(",", SERVER_KINDS)));
         log = r.level("log", Log.Level.INFO, "off, warn, info, debug");
         r.unknownArguments();
 

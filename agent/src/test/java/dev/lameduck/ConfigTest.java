@@ -123,7 +123,7 @@ class ConfigTest {
                 "ignoring lameduck.readiness.paths=ready: expected paths starting with /",
                 "ignoring lameduck.signals=TERM,USR9: expected a comma-separated list of TERM, INT, HUP",
                 "ignoring lameduck.exit=0: expected true or false",
-                "ignoring lameduck.servers=jetty,nginx: expected a comma-separated subset of jetty,tomcat,undertow,grpc",
+                "ignoring lameduck.servers=jetty,nginx: expected a comma-separated subset of jetty,tomcat,undertow,grpc,netty",
                 "ignoring lameduck.log=loud: expected one of off, warn, info, debug"), c.problems());
     }
 

@@ -178,4 +178,21 @@ public final class Reflect {
             throw e.getCause();
         }
     }
+
+    /**
+     * Defines a class in the package and loader of {@code neighbour} (for classes generated to implement or extend a
+     * server's types, which the agent's class loader cannot see): {@code Lookup.defineClass} on JDK 9+ (through
+     * reflection: the agent is compiled for Java 8), {@code ClassLoader.defineClass} on 8.
+     */
+    public static Class<?> defineNextTo(Class<?> neighbour, byte[] bytes) throws Exception {
+        try {
+            Method privateLookupIn = java.lang.invoke.MethodHandles.class.getMethod("privateLookupIn", Class.class, java.lang.invoke.MethodHandles.Lookup.class);
+            Object lookup = privateLookupIn.invoke(null, neighbour, java.lang.invoke.MethodHandles.lookup());
+            return (Class<?>) java.lang.invoke.MethodHandles.Lookup.class.getMethod("defineClass", byte[].class).invoke(lookup, (Object) bytes);
+        } catch (NoSuchMethodException java8) {
+            Method defineClass = ClassLoader.class.getDeclaredMethod("defineClass", byte[].class, int.class, int.class);
+            defineClass.setAccessible(true);
+            return (Class<?>) defineClass.invoke(neighbour.getClassLoader(), bytes, 0, bytes.length);
+        }
+    }
 }

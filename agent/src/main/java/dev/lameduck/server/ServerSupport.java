@@ -22,7 +22,10 @@ public interface ServerSupport {
         return discovery.reachableFromThreads(hooks().get(0).type);
     }
 
-    /** Called as the server object starts, before it listens: returns the handle that will drive it. */
+    /**
+     * Called as the server object starts, before it listens (or, for a hook at a bind's exit, as it listens): returns
+     * the handle that will drive it, or null when the object turns out to be no server's (the agent leaves it alone).
+     */
     ServerHandle prepare(Object server) throws Exception;
 
     /**

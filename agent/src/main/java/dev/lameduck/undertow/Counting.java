@@ -1,7 +1,6 @@
 package dev.lameduck.undertow;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.reflect.Method;
+import dev.lameduck.server.Reflect;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
@@ -66,8 +65,8 @@ final class Counting {
         String exchange = pkg + "/HttpServerExchange";
         String listener = pkg + "/ExchangeCompletionListener";
         int n = generation.incrementAndGet();
-        Class<?> listenerClass = define(httpHandler, listener(pkg + "/" + LISTENER + n, exchange, listener));
-        handlerClass = define(httpHandler, handler(pkg + "/" + HANDLER + n, handler, exchange, listener));
+        Class<?> listenerClass = Reflect.defineNextTo(httpHandler, listener(pkg + "/" + LISTENER + n, exchange, listener));
+        handlerClass = Reflect.defineNextTo(httpHandler, handler(pkg + "/" + HANDLER + n, handler, exchange, listener));
         done = listenerClass.getConstructor(LongAdder.class, LongAdder.class, AtomicReference.class, AtomicReference.class)
                 .newInstance(inFlight, completed, completion, upgraded);
     }
@@ -78,22 +77,6 @@ final class Counting {
             return c.newInstance(next, inFlight, done, lameDuck);
         }
         throw new IllegalStateException("no constructor");
-    }
-
-    /**
-     * Defines a class in the package and loader of {@code neighbour}: {@code Lookup.defineClass} on JDK 9+ (through
-     * reflection: the agent is compiled for Java 8), {@code ClassLoader.defineClass} on 8.
-     */
-    private static Class<?> define(Class<?> neighbour, byte[] bytes) throws Exception {
-        try {
-            Method privateLookupIn = MethodHandles.class.getMethod("privateLookupIn", Class.class, MethodHandles.Lookup.class);
-            Object lookup = privateLookupIn.invoke(null, neighbour, MethodHandles.lookup());
-            return (Class<?>) MethodHandles.Lookup.class.getMethod("defineClass", byte[].class).invoke(lookup, (Object) bytes);
-        } catch (NoSuchMethodException java8) {
-            Method defineClass = ClassLoader.class.getDeclaredMethod("defineClass", byte[].class, int.class, int.class);
-            defineClass.setAccessible(true);
-            return (Class<?>) defineClass.invoke(neighbour.getClassLoader(), bytes, 0, bytes.length);
-        }
     }
 
     private static byte[] handler(String name, String handler, String exchange, String listener) {

@@ -32,6 +32,8 @@ public enum TestApp {
     JAVALIN_7("javalin-7", false),
     /** A Dropwizard 5 app (Jetty 12 ee10 under Dropwizard's server command), the shared servlet on its application context. */
     DROPWIZARD_5("dropwizard-5", false),
+    /** Plain Reactor Netty 1.3 (Netty 4.2), what Spring WebFlux runs on. */
+    REACTOR_NETTY_1_3("reactor-netty-1.3", false),
     /** The Apache Tomcat distribution, started with catalina.sh run, the test web application as ROOT.war. */
     TOMCAT_DISTRIBUTION("tomcat-webapp", false),
     /** grpc-java servers: the oldest and the newest supported version, over netty-shaded and netty. */
@@ -75,6 +77,14 @@ public enum TestApp {
     /** A relocated build or a framework on top of a server version that is tested on its own too. */
     boolean isAVariant() {
         return folder.endsWith("-relocated") || this == SPRING_BOOT_3_5 || this == JAVALIN_7 || this == DROPWIZARD_5;
+    }
+
+    /**
+     * Reactor Netty (1.3.7) answers an HTTP/1.0 request of unknown length with chunked coding, which HTTP/1.0 has not
+     * (RFC 9112 7.1): its own, with or without the agent.
+     */
+    boolean chunksForHttp10() {
+        return this == REACTOR_NETTY_1_3;
     }
 
     final String folder;

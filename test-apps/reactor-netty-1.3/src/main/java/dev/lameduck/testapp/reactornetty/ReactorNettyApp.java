@@ -1,0 +1,120 @@
+package dev.lameduck.testapp.reactornetty;
+
+import dev.lameduck.testapp.Behaviour;
+import dev.lameduck.testapp.Behaviour.Reply;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import org.reactivestreams.Publisher;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.FluxSink;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
+import reactor.netty.DisposableServer;
+import reactor.netty.http.HttpProtocol;
+import reactor.netty.http.server.HttpServer;
+import reactor.netty.http.server.HttpServerRequest;
+import reactor.netty.http.server.HttpServerResponse;
+
+/**
+ * Plain Reactor Netty 1.3 (what Spring WebFlux runs on): HTTP/1.1 and h2c. The endpoints block, so each runs on
+ * Reactor's bounded elastic scheduler, never on an event loop; a streamed reply is a Flux of what the endpoint
+ * flushes.
+ */
+public final class ReactorNettyApp {
+    public static void main(String[] args) {
+        Behaviour.installPool();
+        DisposableServer server = HttpServer.create()
+                .host("0.0.0.0")
+                .port(Behaviour.port(args))
+                .protocol(HttpProtocol.HTTP11, HttpProtocol.H2C)
+                .handle(ReactorNettyApp::handle)
+                .bindNow();
+        Behaviour.listening(server.port());
+        server.onDispose().block();
+    }
+
+    private static Publisher<Void> handle(HttpServerRequest request, HttpServerResponse response) {
+        String uri = request.uri();
+        int q = uri.indexOf('?');
+        String path = q < 0 ? uri : uri.substring(0, q);
+        String query = q < 0 ? null : uri.substring(q + 1);
+        if (path.equals("/async")) {
+            return Mono.<Reply>create(sink -> Behaviour.async(query, sink::success)).flatMap(r -> send(response, r));
+        }
+        return Mono.fromCallable(() -> Behaviour.route(request.method().name(), path, query))
+                .subscribeOn(Schedulers.boundedElastic())
+                .flatMap(r -> r.streams() ? stream(request, response, r) : send(response, r));
+    }
+
+    private static Mono<Void> send(HttpServerResponse response, Reply reply) {
+        return response.status(reply.status).header("content-type", reply.contentType).sendString(Mono.just(reply.body)).then();
+    }
+
+    /** The endpoint writes on an elastic thread; each flush (or 64 KiB) goes out as one element, flushed. */
+    private static Mono<Void> stream(HttpServerRequest request, HttpServerResponse response, Reply reply) {
+        response.status(reply.status).header("content-type", reply.contentType);
+        if (reply.contentLength != Reply.UNKNOWN_LENGTH) {
+            response.header("content-length", Long.toString(reply.contentLength));
+        }
+        Mono<InputStream> body = request.receive().aggregate().asInputStream().defaultIfEmpty(new ByteArrayInputStream(new byte[0]));
+        Flux<ByteBuf> chunks = body.flatMapMany(in -> Flux.<ByteBuf>create(sink -> {
+            try (SinkStream out = new SinkStream(sink)) {
+                reply.streamed.writeTo(in, out);
+            } catch (IOException e) {
+                // the client is gone: the stream is over
+            }
+            sink.complete();
+        }).subscribeOn(Schedulers.boundedElastic()));
+        return response.send(chunks, chunk -> true).then();
+    }
+
+    /** Like a servlet's output stream: buffers, and hands the buffer on at each flush or when 64 KiB are buffered. */
+    private static final class SinkStream extends OutputStream {
+        private static final int BUFFER = 64 * 1024;
+        private final FluxSink<ByteBuf> sink;
+        private final ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+
+        SinkStream(FluxSink<ByteBuf> sink) {
+            this.sink = sink;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            open();
+            buffer.write(b, off, len);
+            if (buffer.size() >= BUFFER) {
+                flush();
+            }
+        }
+
+        @Override
+        public void flush() throws IOException {
+            open();
+            if (buffer.size() > 0) {
+                sink.next(Unpooled.wrappedBuffer(buffer.toByteArray()));
+                buffer.reset();
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            flush();
+        }
+
+        private void open() throws IOException {
+            if (sink.isCancelled()) {
+                throw new IOException("the response is gone");
+            }
+        }
+    }
+}
