@@ -15,7 +15,7 @@ import java.util.function.Consumer;
 final class NettyConnection implements BiPredicate<Object, Object>, BiFunction<Object, Object, Object>, Consumer<Object> {
     final Object channel;
     private final NettyHandle server;
-    private final NettyTypes types;
+    private final NettyTypes.Http types;
 
     /** HTTP/1 requests read and not yet answered in full (pipelining: more than one). Written on the event loop only. */
     volatile int inFlight;
@@ -33,7 +33,7 @@ final class NettyConnection implements BiPredicate<Object, Object>, BiFunction<O
     /** The observer is in the pipeline (or the connection is no HTTP one): the installer is done. */
     volatile boolean settled;
 
-    NettyConnection(NettyHandle server, NettyTypes types, Object channel) {
+    NettyConnection(NettyHandle server, NettyTypes.Http types, Object channel) {
         this.server = server;
         this.types = types;
         this.channel = channel;

@@ -8,14 +8,21 @@ import dev.lameduck.server.Readiness;
 import dev.lameduck.server.Reflect;
 import dev.lameduck.server.ServerHandle;
 import dev.lameduck.server.Servers;
+import java.lang.reflect.Constructor;
 import java.lang.reflect.InvocationHandler;
+import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
 import java.net.InetSocketAddress;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
@@ -35,6 +42,7 @@ import java.util.concurrent.atomic.LongAdder;
  *       flight run on) as the ramp passes it. Readiness paths are answered 503 by the observer.</li>
  *   <li>Stop accepting: the listening channel is closed; open connections keep being served. The event loop groups
  *       are left alone: shutting them down closes every channel at once (netty#3699).</li>
+ *   <li>WebSockets: when accepting stops each gets a close frame 1001 (Going Away).</li>
  *   <li>Stop: every connection left is closed.</li>
  * </ul>
  */
@@ -43,27 +51,33 @@ final class NettyHandle implements ServerHandle {
     private static final long CLOSE_WAIT_MILLIS = 1000;
     /** Reads an installer waits for an HTTP codec to appear before it takes the connection for another protocol's. */
     private static final int INSTALL_READS = 16;
+    /** Rounds of the epoll listener's own read before its close (up to 16 connections each by default). */
+    private static final int READ_ROUNDS = 256;
 
     private final NettyTypes types;
     private final Object listener;
     private final String description;
-    private final String ports;
+    private volatile String ports;
     final LongAdder completed = new LongAdder();
     private final Map<Object, NettyConnection> connections = new ConcurrentHashMap<>();
     private final Map<String, Reflect.Call> forwards = new ConcurrentHashMap<>();
+    /** The WebSockets sent Going Away when accepting stopped. */
+    private final List<Object> goingAway = new CopyOnWriteArrayList<>();
     volatile boolean lameDuck;
     private volatile boolean accepting = true;
+    /** Connections accepted, counted on the listener's event loop. */
+    private long accepted;
 
-    private NettyHandle(NettyTypes types, Object listener, String description, String ports) {
+    private NettyHandle(NettyTypes types, Object listener, String description) {
         this.types = types;
         this.listener = listener;
         this.description = description;
-        this.ports = ports;
     }
 
     /**
-     * For a channel just bound ({@code AbstractUnsafe.bind}'s exit, on its event loop): a handle if it is a server's
-     * listening channel now active, else null (a client's or a datagram channel, a failed bind, grpc-java's own).
+     * For a channel about to bind ({@code AbstractUnsafe.bind}'s start, on its event loop: before anyone can learn
+     * that it listens): a handle if it is a server's listening channel, else null (a client's or a datagram channel,
+     * grpc-java's own).
      */
     static NettyHandle prepare(Object unsafe) throws Exception {
         Object channel = Reflect.field(unsafe, "this$0");
@@ -72,12 +86,10 @@ final class NettyHandle implements ServerHandle {
             return null;
         }
         NettyTypes types = new NettyTypes(abstractChannel);
-        if (!types.serverChannel.isInstance(channel) || !Boolean.TRUE.equals(tryCall(channel, "isActive")) || isGrpc(types, channel)) {
+        if (!types.serverChannel.isInstance(channel) || isGrpc(types, channel)) {
             return null;
         }
-        Object address = tryCall(channel, "localAddress");
-        String ports = address instanceof InetSocketAddress ? ":" + ((InetSocketAddress) address).getPort() : String.valueOf(address);
-        NettyHandle handle = new NettyHandle(types, channel, "netty " + version(types) + framework(channel), ports);
+        NettyHandle handle = new NettyHandle(types, channel, "netty " + types.version() + framework(channel));
         Object pipeline = Reflect.call(channel, "pipeline");
         Reflect.call(pipeline, "addFirst", "lameduck-accept", handle.inbound(handle::acceptEvent));
         return handle;
@@ -105,21 +117,6 @@ final class NettyHandle implements ServerHandle {
             }
         }
         return false;
-    }
-
-    /** Netty's own version of its transport ({@code io.netty.util.Version.identify()}, from the jars' properties files). */
-    private static String version(NettyTypes types) {
-        try {
-            Object versions = Class.forName(types.prefix + "io.netty.util.Version", false, types.loader).getMethod("identify").invoke(null);
-            Object transport = ((Map<?, ?>) versions).get("netty-transport");
-            if (transport == null && !((Map<?, ?>) versions).isEmpty()) {
-                transport = ((Map<?, ?>) versions).values().iterator().next(); // a shaded jar may keep one module's entry only
-            }
-            Object v = tryCall(transport, "artifactVersion");
-            return v != null ? v.toString() : "4.x";
-        } catch (Exception e) {
-            return "4.x";
-        }
     }
 
     /** The framework on top, for the log: whose acceptor or child handler is in the listening pipeline. */
@@ -184,10 +181,15 @@ final class NettyHandle implements ServerHandle {
     private boolean acceptEvent(String event, Object[] args) throws Exception {
         if (event.equals("channelRead") && types.channel.isInstance(args[1])) {
             Object child = args[1];
-            NettyConnection c = new NettyConnection(this, types, child);
+            accepted++;
+            NettyTypes.Http http = types.http();
+            NettyConnection c = new NettyConnection(this, http, child);
             connections.put(child, c);
+            if (http == null) {
+                return true; // no HTTP in this Netty: nothing to observe
+            }
             int[] reads = {0};
-            Object installer = inbound((e, a) -> installEvent(c, reads, e, a));
+            Object installer = inbound((e, a) -> installEvent(c, http, reads, e, a));
             Reflect.call(Reflect.call(child, "pipeline"), "addLast", "lameduck-install", installer);
         }
         return true;
@@ -199,7 +201,7 @@ final class NettyHandle implements ServerHandle {
      * once the handshake chose the protocol (ALPN), so the installer then moves after the TLS handler, where it sees
      * that choice's event, and each decrypted read before the codec does.
      */
-    private boolean installEvent(NettyConnection c, int[] reads, String event, Object[] args) throws Exception {
+    private boolean installEvent(NettyConnection c, NettyTypes.Http http, int[] reads, String event, Object[] args) throws Exception {
         Object ctx = args[0];
         if (c.settled) {
             return true;
@@ -209,13 +211,13 @@ final class NettyHandle implements ServerHandle {
             return true;
         }
         boolean read = event.equals("channelRead");
-        if (read && (install(c, ctx) || ++reads[0] > INSTALL_READS)) {
+        if (read && (install(c, http, ctx) || ++reads[0] > INSTALL_READS)) {
             settle(c, ctx);
             return true;
         }
         if (!read) {
             forward(event, args);
-            if (install(c, ctx)) {
+            if (install(c, http, ctx)) {
                 settle(c, ctx);
             }
             return false;
@@ -232,7 +234,7 @@ final class NettyHandle implements ServerHandle {
      * Puts the observer after the HTTP/1 codec (after the last of a decoder and encoder pair), or notes the HTTP/2
      * handler; true when done. With a TLS handler after the installer and no codec yet, moves the installer after it.
      */
-    private boolean install(NettyConnection c, Object ctx) throws Exception {
+    private boolean install(NettyConnection c, NettyTypes.Http http, Object ctx) throws Exception {
         Object pipeline = Reflect.call(ctx, "pipeline");
         String codec = null;
         String tls = null;
@@ -243,15 +245,15 @@ final class NettyHandle implements ServerHandle {
             String name = (String) ((Map.Entry<?, ?>) entry).getKey();
             if (handler == self) {
                 afterMe = true;
-            } else if (isHttp1Codec(handler)) {
+            } else if (http.isHttp1Codec(handler)) {
                 codec = name;
-            } else if (types.http2Handler != null && types.http2Handler.isInstance(handler)) {
+            } else if (http.http2Handler != null && http.http2Handler.isInstance(handler)) {
                 c.http2 = handler;
-            } else if (afterMe && tls == null && types.sslHandler != null && types.sslHandler.isInstance(handler)) {
+            } else if (afterMe && tls == null && http.sslHandler != null && http.sslHandler.isInstance(handler)) {
                 tls = name;
             }
         }
-        if (codec != null && types.speaksHttp()) {
+        if (codec != null) {
             Object observer = HttpObserverClass.of(types.duplexHandler).getConstructor(Object.class).newInstance(c);
             Reflect.call(pipeline, "addAfter", codec, "lameduck-http", observer);
             return true;
@@ -262,15 +264,6 @@ final class NettyHandle implements ServerHandle {
         if (tls != null) {
             Reflect.call(pipeline, "remove", self);
             Reflect.call(pipeline, "addAfter", tls, "lameduck-install", self);
-        }
-        return false;
-    }
-
-    private boolean isHttp1Codec(Object handler) {
-        for (Class<?> codec : types.http1Codecs) {
-            if (codec != null && codec.isInstance(handler)) {
-                return true;
-            }
         }
         return false;
     }
@@ -287,10 +280,10 @@ final class NettyHandle implements ServerHandle {
             if (!Readiness.refuses(query < 0 ? uri : uri.substring(0, query))) {
                 return false;
             }
-            types.release(request);
-            Object written = Reflect.call(ctx, "writeAndFlush", types.notReady());
-            Reflect.call(written, "addListener", Class.forName(types.prefix + "io.netty.channel.ChannelFutureListener", false, types.loader)
-                    .getField("CLOSE").get(null));
+            NettyTypes.Http http = types.http();
+            http.release(request);
+            Object written = Reflect.call(ctx, "writeAndFlush", http.notReady());
+            Reflect.call(written, "addListener", types.load("io.netty.channel.ChannelFutureListener").getField("CLOSE").get(null));
             return true;
         } catch (Exception e) {
             Log.debug("readiness answer on %s: %s", description, e);
@@ -300,11 +293,19 @@ final class NettyHandle implements ServerHandle {
 
     @Override
     public String describe() {
-        return description + " on " + ports;
+        return description + " on " + ports();
     }
 
+    /** The bound port, read once the bind is done (and kept: a closed channel has no address). */
     @Override
     public String ports() {
+        if (ports == null) {
+            Object address = tryCall(listener, "localAddress");
+            if (!(address instanceof InetSocketAddress)) {
+                return "(not bound)";
+            }
+            ports = ":" + ((InetSocketAddress) address).getPort();
+        }
         return ports;
     }
 
@@ -327,8 +328,9 @@ final class NettyHandle implements ServerHandle {
 
     /** The connection's HTTP/2 handler, looked for again while none is known (h2c with prior knowledge comes late). */
     private Object http2(NettyConnection c) {
-        if (c.http2 == null && types.http2Handler != null) {
-            c.http2 = tryCall(tryCall(c.channel, "pipeline"), "get", types.http2Handler);
+        NettyTypes.Http http = types.http();
+        if (c.http2 == null && http != null && http.http2Handler != null) {
+            c.http2 = tryCall(tryCall(c.channel, "pipeline"), "get", http.http2Handler);
         }
         return c.http2;
     }
@@ -342,7 +344,7 @@ final class NettyHandle implements ServerHandle {
         ((Executor) loop).execute(() -> {
             try {
                 Object ctx = Reflect.call(Reflect.call(c.channel, "pipeline"), "context", c.http2);
-                Object empty = Class.forName(types.prefix + "io.netty.buffer.Unpooled", false, types.loader).getField("EMPTY_BUFFER").get(null);
+                Object empty = types.load("io.netty.buffer.Unpooled").getField("EMPTY_BUFFER").get(null);
                 Reflect.call(c.http2, "goAway", ctx, Integer.MAX_VALUE, 0L, empty, Reflect.call(ctx, "newPromise"));
                 Reflect.call(ctx, "flush");
             } catch (Exception e) {
@@ -355,8 +357,136 @@ final class NettyHandle implements ServerHandle {
     public void stopAccepting() {
         accepting = false;
         goAwayAsTold(); // the lame duck is over (CloseRamp.everyone()): each HTTP/2 connection not told yet is told now
-        Object closing = Reflect.require(listener, "close");
-        tryCall(closing, "awaitUninterruptibly", CLOSE_WAIT_MILLIS);
+        if (!acceptQueuedThenClose() && !readUntilEmptyThenClose()) {
+            Object closing = Reflect.require(listener, "close");
+            tryCall(closing, "awaitUninterruptibly", CLOSE_WAIT_MILLIS);
+        }
+    }
+
+    /**
+     * On the listener's event loop, as the Undertow handle does with XNIO's: Netty's close of an NIO listener
+     * cancels its selection key, and the JDK closes a registered channel only once its selector has dropped the key,
+     * at the loop's next select: until then the kernel keeps queueing connections, to reset them all at that close
+     * (measured: 4 of 482 connections racing the close lost in 4 shutdowns of Reactor Netty 1.3). So the key is
+     * cancelled and dropped here ({@code selectNow()} on its own selector, between the loop's selects), the queue
+     * taken with nothing but {@code accept()}, the socket closed at once, each connection taken handed to the
+     * listener's pipeline as its own read would ({@code NioServerSocketChannel.doReadMessages}: a
+     * {@code NioSocketChannel} fired as a read, 4.1-4.2), then the Netty channel closed. False for another
+     * transport (epoll, io_uring: closed the plain way).
+     */
+    private boolean acceptQueuedThenClose() {
+        Object loop = tryCall(listener, "eventLoop");
+        Object socket = tryCall(listener, "javaChannel");
+        Object key = tryCall(listener, "selectionKey");
+        Class<?> nioChild = types.optional("io.netty.channel.socket.nio.NioSocketChannel");
+        if (!(loop instanceof Executor) || !(socket instanceof ServerSocketChannel) || !(key instanceof SelectionKey) || nioChild == null) {
+            return false;
+        }
+        return onLoop((Executor) loop, () -> {
+            ((SelectionKey) key).cancel();
+            ((SelectionKey) key).selector().selectNow();
+            List<SocketChannel> taken = Servers.takeQueued((ServerSocketChannel) socket);
+            Servers.closeQuietly(socket);
+            Constructor<?> child = nioChild.getConstructor(types.channel, SocketChannel.class);
+            Object pipeline = Reflect.call(listener, "pipeline");
+            Servers.handOver(listener, taken, connection -> Reflect.call(pipeline, "fireChannelRead", child.newInstance(listener, connection)));
+            Reflect.call(pipeline, "fireChannelReadComplete");
+        });
+    }
+
+    /**
+     * The epoll transport (Reactor Netty's default on Linux: reactor-netty-core depends on it) closes its socket at
+     * once, so on the listener's event loop its own read ({@code EpollServerSocketUnsafe.epollInReady()}, 4.1-4.2:
+     * accepts and fires each connection down the pipeline, up to its messages per read) runs until a round accepts
+     * nothing, then the channel is closed: what could still be reset is what arrives between that last, empty
+     * accept and the close. False for another transport.
+     */
+    private boolean readUntilEmptyThenClose() {
+        Object loop = tryCall(listener, "eventLoop");
+        Object unsafe = tryCall(listener, "unsafe");
+        Method read = unsafe == null ? null : Reflect.find(unsafe.getClass(), "epollInReady");
+        Object socket = Reflect.field(listener, "socket");
+        Method closeSocket = socket == null ? null : Reflect.find(socket.getClass(), "close");
+        if (!(loop instanceof Executor) || read == null || closeSocket == null) {
+            return false;
+        }
+        return onLoop((Executor) loop, () -> {
+            for (int round = 0; round < READ_ROUNDS; round++) {
+                long before = accepted;
+                read.invoke(unsafe);
+                if (accepted == before) {
+                    break;
+                }
+            }
+            // The socket itself at once (its FileDescriptor, which Netty's close then finds closed): Netty's close
+            // runs the pipeline's outbound path first, which took milliseconds here (Reactor Netty under load), a
+            // window in which connections were queued, and then reset.
+            closeSocket.invoke(socket);
+        });
+    }
+
+    /** Runs {@code step} on the listener's event loop, then closes the listener there; false if that did not happen in time. */
+    private boolean onLoop(Executor loop, Step step) {
+        CountDownLatch closed = new CountDownLatch(1);
+        loop.execute(() -> {
+            try {
+                step.run();
+            } catch (Exception e) {
+                Log.debug("accepting the queued connections of %s: %s", describe(), e);
+            } finally {
+                tryCall(listener, "close");
+                closed.countDown();
+            }
+        });
+        try {
+            return closed.await(CLOSE_WAIT_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    private interface Step {
+        void run() throws Exception;
+    }
+
+    /**
+     * Each WebSocket (a connection whose pipeline has a {@code WebSocketFrameEncoder}, put there by Netty's handshake,
+     * 4.1-4.2) is sent a close frame 1001 on its event loop, from the pipeline's tail as the application's own frames
+     * go; the framework (Reactor Netty, Vert.x) answers the client's close and closes the connection.
+     */
+    @Override
+    public int sayGoingAway() {
+        NettyTypes.Http http = types.http();
+        if (http == null || http.webSocketEncoder == null) {
+            return 0;
+        }
+        for (NettyConnection c : connections.values()) {
+            Object encoder = tryCall(tryCall(c.channel, "pipeline"), "get", http.webSocketEncoder);
+            Object loop = tryCall(c.channel, "eventLoop");
+            if (encoder != null && loop instanceof Executor) {
+                goingAway.add(c.channel);
+                ((Executor) loop).execute(() -> {
+                    try {
+                        Reflect.call(c.channel, "writeAndFlush", http.goingAway());
+                    } catch (Exception e) {
+                        Log.debug("Going Away on %s: %s", c.channel, e);
+                    }
+                });
+            }
+        }
+        return goingAway.size();
+    }
+
+    @Override
+    public int openWebSockets() {
+        int n = 0;
+        for (Object channel : goingAway) {
+            if (Boolean.TRUE.equals(tryCall(channel, "isOpen"))) {
+                n++;
+            }
+        }
+        return n;
     }
 
     @Override

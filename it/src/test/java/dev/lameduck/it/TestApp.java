@@ -33,7 +33,7 @@ public enum TestApp {
     /** A Dropwizard 5 app (Jetty 12 ee10 under Dropwizard's server command), the shared servlet on its application context. */
     DROPWIZARD_5("dropwizard-5", false),
     /** Plain Reactor Netty 1.3 (Netty 4.2), what Spring WebFlux runs on. */
-    REACTOR_NETTY_1_3("reactor-netty-1.3", false),
+    REACTOR_NETTY_1_3("reactor-netty-1.3", true),
     /** The Apache Tomcat distribution, started with catalina.sh run, the test web application as ROOT.war. */
     TOMCAT_DISTRIBUTION("tomcat-webapp", false),
     /** grpc-java servers: the oldest and the newest supported version, over netty-shaded and netty. */
@@ -71,7 +71,7 @@ public enum TestApp {
     /** The oldest and the newest version of each server (and the Tomcat distribution): tested on Temurin 25 too. */
     boolean isOldestOrNewest() {
         return this == JETTY_9_4 || this == JETTY_12_1 || this == TOMCAT_9 || this == TOMCAT_11 || this == TOMCAT_DISTRIBUTION
-                || this == UNDERTOW_2_2 || this == UNDERTOW_2_4;
+                || this == UNDERTOW_2_2 || this == UNDERTOW_2_4 || this == REACTOR_NETTY_1_3;
     }
 
     /** A relocated build or a framework on top of a server version that is tested on its own too. */

@@ -161,15 +161,20 @@ public final class Behaviour {
 
     /** The TLS context of {@link #tlsKeystore()}, for servers that take one (Undertow). */
     public static javax.net.ssl.SSLContext tlsContext() throws Exception {
+        javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
+        context.init(tlsKeyManagers().getKeyManagers(), null, null);
+        return context;
+    }
+
+    /** The key of {@link #tlsKeystore()}, for servers that build their TLS context themselves (Netty's). */
+    public static javax.net.ssl.KeyManagerFactory tlsKeyManagers() throws Exception {
         java.security.KeyStore keys = java.security.KeyStore.getInstance("PKCS12");
         try (InputStream in = java.nio.file.Files.newInputStream(java.nio.file.Paths.get(tlsKeystore()))) {
             keys.load(in, TLS_PASSWORD.toCharArray());
         }
         javax.net.ssl.KeyManagerFactory kmf = javax.net.ssl.KeyManagerFactory.getInstance(javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
         kmf.init(keys, TLS_PASSWORD.toCharArray());
-        javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
-        context.init(kmf.getKeyManagers(), null, null);
-        return context;
+        return kmf;
     }
 
     /** The port from the first argument, 0 (any) when absent. */

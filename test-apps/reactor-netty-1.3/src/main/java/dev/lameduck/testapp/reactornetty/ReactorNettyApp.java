@@ -15,19 +15,31 @@ import reactor.core.publisher.FluxSink;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 import reactor.netty.DisposableServer;
+import reactor.netty.http.Http2SslContextSpec;
 import reactor.netty.http.HttpProtocol;
 import reactor.netty.http.server.HttpServer;
 import reactor.netty.http.server.HttpServerRequest;
 import reactor.netty.http.server.HttpServerResponse;
 
 /**
- * Plain Reactor Netty 1.3 (what Spring WebFlux runs on): HTTP/1.1 and h2c. The endpoints block, so each runs on
+ * Plain Reactor Netty 1.3 (what Spring WebFlux runs on): HTTP/1.1 and h2c, with a keystore also a TLS listener
+ * (HTTP/1.1 and h2 by ALPN), a WebSocket at /ws. The endpoints block, so each runs on
  * Reactor's bounded elastic scheduler, never on an event loop; a streamed reply is a Flux of what the endpoint
  * flushes.
  */
 public final class ReactorNettyApp {
-    public static void main(String[] args) {
+    public static void main(String[] args) throws Exception {
         Behaviour.installPool();
+        if (Behaviour.tlsKeystore() != null) {
+            DisposableServer tls = HttpServer.create()
+                    .host("0.0.0.0")
+                    .port(0)
+                    .secure(spec -> spec.sslContext(Http2SslContextSpec.forServer(tlsKeys())))
+                    .protocol(HttpProtocol.HTTP11, HttpProtocol.H2) // chosen by ALPN
+                    .handle(ReactorNettyApp::handle)
+                    .bindNow();
+            Behaviour.listeningTls(tls.port());
+        }
         DisposableServer server = HttpServer.create()
                 .host("0.0.0.0")
                 .port(Behaviour.port(args))
@@ -38,11 +50,22 @@ public final class ReactorNettyApp {
         server.onDispose().block();
     }
 
+    private static javax.net.ssl.KeyManagerFactory tlsKeys() {
+        try {
+            return Behaviour.tlsKeyManagers();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     private static Publisher<Void> handle(HttpServerRequest request, HttpServerResponse response) {
         String uri = request.uri();
         int q = uri.indexOf('?');
         String path = q < 0 ? uri : uri.substring(0, q);
         String query = q < 0 ? null : uri.substring(q + 1);
+        if (path.equals("/ws")) { // a WebSocket that answers each text message with the same text
+            return response.sendWebsocket((in, out) -> out.sendString(in.receive().asString()));
+        }
         if (path.equals("/async")) {
             return Mono.<Reply>create(sink -> Behaviour.async(query, sink::success)).flatMap(r -> send(response, r));
         }
@@ -61,16 +84,17 @@ public final class ReactorNettyApp {
         if (reply.contentLength != Reply.UNKNOWN_LENGTH) {
             response.header("content-length", Long.toString(reply.contentLength));
         }
+        // The request body first (Reactor Netty answers Expect: 100-continue as it is asked for, if no response
+        // has started), then the response.
         Mono<InputStream> body = request.receive().aggregate().asInputStream().defaultIfEmpty(new ByteArrayInputStream(new byte[0]));
-        Flux<ByteBuf> chunks = body.flatMapMany(in -> Flux.<ByteBuf>create(sink -> {
+        return body.flatMap(in -> response.send(Flux.<ByteBuf>create(sink -> {
             try (SinkStream out = new SinkStream(sink)) {
                 reply.streamed.writeTo(in, out);
             } catch (IOException e) {
                 // the client is gone: the stream is over
             }
             sink.complete();
-        }).subscribeOn(Schedulers.boundedElastic()));
-        return response.send(chunks, chunk -> true).then();
+        }).subscribeOn(Schedulers.boundedElastic()), chunk -> true).then());
     }
 
     /** Like a servlet's output stream: buffers, and hands the buffer on at each flush or when 64 KiB are buffered. */
