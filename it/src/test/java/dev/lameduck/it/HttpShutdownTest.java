@@ -110,14 +110,14 @@ class HttpShutdownTest {
     @MethodSource("apps")
     void duringTheLameDuckDelayNewAndKeepAliveRequestsAreServedWithConnectionClose(TestApp app, TestInfo test) throws Exception {
         // Immediate: every connection is told from the start (the gradual ramp has its own test).
-        try (AppProcess p = AppProcess.start(app, Options.agent("delay=3s,delay.close=immediate"), AppProcess.logName(test));
+        try (AppProcess p = AppProcess.start(app, Options.agent("delay=1500ms,delay.close=immediate"), AppProcess.logName(test));
                 RawConnection before = new RawConnection(p.port())) {
             RawConnection.Response first = before.request("GET", "/health");
             assertEquals(200, first.status());
             assertFalse(first.closes(), "before the signal, connections are kept alive");
 
             p.signal("TERM");
-            p.awaitLine("SIGTERM: lame duck for 3000ms", PROMPTLY);
+            p.awaitLine("SIGTERM: lame duck for 1500ms", PROMPTLY);
 
             RawConnection.Response again = before.request("GET", "/health");
             assertEquals(200, again.status());
@@ -137,12 +137,12 @@ class HttpShutdownTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("serverVersions")
     void readinessPathsAnswer503FromTheLameDuckStartWhileEveryOtherPathIsServed(TestApp app, TestInfo test) throws Exception {
-        try (AppProcess p = AppProcess.start(app, Options.agent("delay=3s").jvm("-Dlameduck.readiness.paths=/ready,/health"), AppProcess.logName(test))) {
+        try (AppProcess p = AppProcess.start(app, Options.agent("delay=1500ms").jvm("-Dlameduck.readiness.paths=/ready,/health"), AppProcess.logName(test))) {
             try (RawConnection before = new RawConnection(p.port())) {
                 assertEquals(200, before.request("GET", "/health").status(), "ready before the signal");
             }
             p.signal("TERM");
-            p.awaitLine("SIGTERM: lame duck for 3000ms", PROMPTLY);
+            p.awaitLine("SIGTERM: lame duck for 1500ms", PROMPTLY);
 
             try (RawConnection probe = new RawConnection(p.port())) {
                 RawConnection.Response r = probe.request("GET", "/health");

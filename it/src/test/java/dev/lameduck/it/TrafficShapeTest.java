@@ -40,11 +40,11 @@ class TrafficShapeTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("apps")
     void inTheLameDuckResponsesKeepTheirFramingAndTheConnectionClosesAfterThem(TestApp app, TestInfo test) throws Exception {
-        try (AppProcess p = AppProcess.start(app, Options.agent("delay=4s,delay.close=immediate"), AppProcess.logName(test));
+        try (AppProcess p = AppProcess.start(app, Options.agent("delay=2500ms,delay.close=immediate"), AppProcess.logName(test));
                 RawConnection keptAlive = new RawConnection(p.port())) {
             assertEquals(200, keptAlive.request("GET", "/health").status());
             p.signal("TERM");
-            p.awaitLine("SIGTERM: lame duck for 4000ms", PROMPTLY);
+            p.awaitLine("SIGTERM: lame duck for 2500ms", PROMPTLY);
 
             // Unknown length, flushed as it goes: chunked, as without the agent, with Connection: close.
             keptAlive.send("GET", "/stream?chunks=4&ms=50");
