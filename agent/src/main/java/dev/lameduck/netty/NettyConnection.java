@@ -93,6 +93,12 @@ final class NettyConnection implements BiPredicate<Object, Object>, BiFunction<O
         return Boolean.FALSE;
     }
 
+    /** A request went by before the observer was put in (see NettyHandle.installEvent): it is in flight until its response ends. */
+    void readWithoutObserver() {
+        since = System.nanoTime();
+        inFlight++;
+    }
+
     private void done() {
         if (inFlight > 0) {
             inFlight--;

@@ -215,14 +215,24 @@ final class NettyHandle implements ServerHandle {
             settle(c, ctx);
             return true;
         }
-        if (!read) {
-            forward(event, args);
-            if (install(c, http, ctx)) {
-                settle(c, ctx);
+        // A read: a handler may choose the protocol from these very bytes and put the codec in while they pass
+        // (Vert.x's Http1xOrH2CHandler, h2c with prior knowledge on; 4.x-5.x), so the request they hold reaches the
+        // application before the observer is there: counted here if they end a request's head.
+        boolean endsAHead = read && endsARequestHead(args[1]);
+        forward(event, args);
+        if (install(c, http, ctx)) {
+            if (endsAHead) {
+                c.readWithoutObserver();
             }
-            return false;
+            settle(c, ctx);
         }
-        return true;
+        return false;
+    }
+
+    /** Whether a read's bytes (a {@code ByteBuf}, left unread) hold the blank line that ends an HTTP/1 request's head. */
+    private static boolean endsARequestHead(Object message) {
+        Object text = tryCall(message, "toString", java.nio.charset.StandardCharsets.ISO_8859_1);
+        return text instanceof String && ((String) text).contains("\r\n\r\n");
     }
 
     private void settle(NettyConnection c, Object ctx) throws Exception {

@@ -34,6 +34,8 @@ public enum TestApp {
     DROPWIZARD_5("dropwizard-5", false),
     /** Plain Reactor Netty 1.3 (Netty 4.2), what Spring WebFlux runs on. */
     REACTOR_NETTY_1_3("reactor-netty-1.3", true),
+    /** Plain Vert.x 5 core (Netty 4.2), what Quarkus runs on: the Netty support's second framework. */
+    VERTX_5("vertx-5", true),
     /** The Apache Tomcat distribution, started with catalina.sh run, the test web application as ROOT.war. */
     TOMCAT_DISTRIBUTION("tomcat-webapp", false),
     /** grpc-java servers: the oldest and the newest supported version, over netty-shaded and netty. */
@@ -76,7 +78,7 @@ public enum TestApp {
 
     /** A relocated build or a framework on top of a server version that is tested on its own too. */
     boolean isAVariant() {
-        return folder.endsWith("-relocated") || this == SPRING_BOOT_3_5 || this == JAVALIN_7 || this == DROPWIZARD_5;
+        return folder.endsWith("-relocated") || this == SPRING_BOOT_3_5 || this == JAVALIN_7 || this == DROPWIZARD_5 || this == VERTX_5;
     }
 
     /**
