@@ -36,6 +36,8 @@ public enum TestApp {
     REACTOR_NETTY_1_3("reactor-netty-1.3", true),
     /** Plain Vert.x 5 core (Netty 4.2), what Quarkus runs on: the Netty support's second framework. */
     VERTX_5("vertx-5", true),
+    /** A Spring Boot 3.5 WebFlux fat jar: Reactor Netty 1.2 on Netty 4.1, Spring's graceful mode on. */
+    SPRING_WEBFLUX_3_5("spring-webflux-3.5", false),
     /** The Apache Tomcat distribution, started with catalina.sh run, the test web application as ROOT.war. */
     TOMCAT_DISTRIBUTION("tomcat-webapp", false),
     /** grpc-java servers: the oldest and the newest supported version, over netty-shaded and netty. */
@@ -78,15 +80,16 @@ public enum TestApp {
 
     /** A relocated build or a framework on top of a server version that is tested on its own too. */
     boolean isAVariant() {
-        return folder.endsWith("-relocated") || this == SPRING_BOOT_3_5 || this == JAVALIN_7 || this == DROPWIZARD_5 || this == VERTX_5;
+        return folder.endsWith("-relocated") || this == SPRING_BOOT_3_5 || this == JAVALIN_7 || this == DROPWIZARD_5 || this == VERTX_5
+                || this == SPRING_WEBFLUX_3_5;
     }
 
     /**
-     * Reactor Netty (1.3.7) answers an HTTP/1.0 request of unknown length with chunked coding, which HTTP/1.0 has not
-     * (RFC 9112 7.1): its own, with or without the agent.
+     * Reactor Netty (1.2.11, 1.3.7) answers an HTTP/1.0 request of unknown length with chunked coding, which HTTP/1.0
+     * has not (RFC 9112 7.1): its own, with or without the agent.
      */
     boolean chunksForHttp10() {
-        return this == REACTOR_NETTY_1_3;
+        return this == REACTOR_NETTY_1_3 || this == SPRING_WEBFLUX_3_5;
     }
 
     final String folder;
