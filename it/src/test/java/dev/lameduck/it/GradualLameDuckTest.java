@@ -37,14 +37,14 @@ class GradualLameDuckTest {
         return Stream.of(TestApp.TOMCAT_9, TestApp.TOMCAT_10_1, TestApp.TOMCAT_11).filter(TestApp.HTTP::contains);
     }
 
-    /** HTTP/2 with prior knowledge: Tomcat's h2c, and every grpc-java app. */
+    /** HTTP/2 with prior knowledge: Tomcat's h2c, Reactor Netty's, and every grpc-java app. */
     static Stream<TestApp> http2Apps() {
-        return Stream.concat(Stream.of(TestApp.TOMCAT_9, TestApp.TOMCAT_11).filter(TestApp.HTTP::contains), TestApp.GRPC.stream());
+        return Stream.concat(Stream.of(TestApp.TOMCAT_9, TestApp.TOMCAT_11, TestApp.REACTOR_NETTY_1_3).filter(TestApp.HTTP::contains), TestApp.GRPC.stream());
     }
 
     /** The ramp is shared by all servers: Tomcat's, and one version of each other kind. */
     static Stream<TestApp> http1AppsOfEveryKind() {
-        return Stream.concat(http1Apps(), Stream.of(TestApp.JETTY_12_1, TestApp.UNDERTOW_2_3).filter(TestApp.HTTP::contains));
+        return Stream.concat(http1Apps(), Stream.of(TestApp.JETTY_12_1, TestApp.UNDERTOW_2_3, TestApp.REACTOR_NETTY_1_3).filter(TestApp.HTTP::contains));
     }
 
     @ParameterizedTest(name = "{0}", allowZeroInvocations = true)
@@ -136,7 +136,7 @@ class GradualLameDuckTest {
     }
 
     static Stream<TestApp> http2AppsOnePerKind() {
-        return Stream.of(TestApp.TOMCAT_11, TestApp.GRPC_1_85).filter(a -> TestApp.HTTP.contains(a) || TestApp.GRPC.contains(a));
+        return Stream.of(TestApp.TOMCAT_11, TestApp.REACTOR_NETTY_1_3, TestApp.GRPC_1_85).filter(a -> TestApp.HTTP.contains(a) || TestApp.GRPC.contains(a));
     }
 
     @ParameterizedTest(name = "{0}", allowZeroInvocations = true)
