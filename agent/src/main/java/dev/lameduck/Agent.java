@@ -160,12 +160,12 @@ public final class Agent implements Bridge.Receiver {
             return;
         }
         try {
-            Faults.at("prepare");
             long start = System.nanoTime();
             ServerHandle handle = support.prepare(server);
             if (handle == null) {
-                return; // not a server after all (Netty: a client's channel)
+                return; // not a server after all (Netty: a client's channel, grpc-java's)
             }
+            Faults.at("prepare");
             servers.register(server, Faults.inject(handle));
             Log.debug("%s prepared in %d ms", kind, (System.nanoTime() - start) / 1_000_000);
         } catch (Throwable t) {

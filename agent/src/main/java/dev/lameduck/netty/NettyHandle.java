@@ -61,6 +61,17 @@ final class NettyHandle implements ServerHandle {
     final LongAdder completed = new LongAdder();
     private final Map<Object, NettyConnection> connections = new ConcurrentHashMap<>();
     private final Map<String, Reflect.Call> forwards = new ConcurrentHashMap<>();
+    // Looked up once: each connection's installer and the lame duck's walks call these for every connection.
+    private final Reflect.Call pipelineOf = new Reflect.Call("pipeline"); // of a ChannelHandlerContext
+    private final Reflect.Call channelPipeline = new Reflect.Call("pipeline"); // of a Channel
+    private final Reflect.Call handlerOf = new Reflect.Call("handler");
+    private final Reflect.Call addLast = new Reflect.Call("addLast");
+    private final Reflect.Call addAfter = new Reflect.Call("addAfter");
+    private final Reflect.Call remove = new Reflect.Call("remove");
+    private final Reflect.Call get = new Reflect.Call("get");
+    private final Reflect.Call connectionOf = new Reflect.Call("connection");
+    private final Reflect.Call numActiveStreams = new Reflect.Call("numActiveStreams");
+    private final Reflect.Call uri = new Reflect.Call("uri");
     /** The WebSockets sent Going Away when accepting stopped. */
     private final List<Object> goingAway = new CopyOnWriteArrayList<>();
     volatile boolean lameDuck;
@@ -104,19 +115,27 @@ final class NettyHandle implements ServerHandle {
         return null;
     }
 
-    /** grpc-java's Netty servers (netty-shaded is relocated under io.grpc, plain netty's child handler is grpc's) are the gRPC support's. */
+    /**
+     * grpc-java's Netty servers are the gRPC support's: netty-shaded is relocated under {@code io.grpc} (and with
+     * grpc under an application's package, {@code com.example.fat.io.grpc.netty.shaded.io.netty}), plain netty's
+     * child handler is grpc's.
+     */
     private static boolean isGrpc(NettyTypes types, Object channel) throws Exception {
-        if (types.prefix.startsWith("io.grpc.")) {
+        if (isGrpcs(types.prefix)) {
             return true;
         }
         for (Object entry : (Iterable<?>) Reflect.call(channel, "pipeline")) {
             Object handler = ((Map.Entry<?, ?>) entry).getValue();
             Object child = Reflect.field(handler, "childHandler");
-            if (handler.getClass().getName().startsWith("io.grpc.") || (child != null && child.getClass().getName().startsWith("io.grpc."))) {
+            if (isGrpcs(handler.getClass().getName()) || (child != null && isGrpcs(child.getClass().getName()))) {
                 return true;
             }
         }
         return false;
+    }
+
+    private static boolean isGrpcs(String name) {
+        return name.startsWith("io.grpc.") || name.contains(".io.grpc.");
     }
 
     /** The framework on top, for the log: whose acceptor or child handler is in the listening pipeline. */
@@ -190,7 +209,7 @@ final class NettyHandle implements ServerHandle {
             }
             int[] reads = {0};
             Object installer = inbound((e, a) -> installEvent(c, http, reads, e, a));
-            Reflect.call(Reflect.call(child, "pipeline"), "addLast", "lameduck-install", installer);
+            addLast.on(channelPipeline.on(child), "lameduck-install", installer);
         }
         return true;
     }
@@ -237,7 +256,7 @@ final class NettyHandle implements ServerHandle {
 
     private void settle(NettyConnection c, Object ctx) throws Exception {
         c.settled = true;
-        Reflect.call(Reflect.call(ctx, "pipeline"), "remove", Reflect.call(ctx, "handler"));
+        remove.on(pipelineOf.on(ctx), handlerOf.on(ctx));
     }
 
     /**
@@ -245,11 +264,11 @@ final class NettyHandle implements ServerHandle {
      * handler; true when done. With a TLS handler after the installer and no codec yet, moves the installer after it.
      */
     private boolean install(NettyConnection c, NettyTypes.Http http, Object ctx) throws Exception {
-        Object pipeline = Reflect.call(ctx, "pipeline");
+        Object pipeline = pipelineOf.on(ctx);
         String codec = null;
         String tls = null;
         boolean afterMe = false;
-        Object self = Reflect.call(ctx, "handler");
+        Object self = handlerOf.on(ctx);
         for (Object entry : (Iterable<?>) pipeline) {
             Object handler = ((Map.Entry<?, ?>) entry).getValue();
             String name = (String) ((Map.Entry<?, ?>) entry).getKey();
@@ -265,15 +284,15 @@ final class NettyHandle implements ServerHandle {
         }
         if (codec != null) {
             Object observer = HttpObserverClass.of(types.duplexHandler).getConstructor(Object.class).newInstance(c);
-            Reflect.call(pipeline, "addAfter", codec, "lameduck-http", observer);
+            addAfter.on(pipeline, codec, "lameduck-http", observer);
             return true;
         }
         if (c.http2 != null) {
             return true;
         }
         if (tls != null) {
-            Reflect.call(pipeline, "remove", self);
-            Reflect.call(pipeline, "addAfter", tls, "lameduck-install", self);
+            remove.on(pipeline, self);
+            addAfter.on(pipeline, tls, "lameduck-install", self);
         }
         return false;
     }
@@ -284,10 +303,13 @@ final class NettyHandle implements ServerHandle {
 
     /** In the lame duck, a request for a readiness path: answered 503 here, its connection closed after. */
     boolean answeredNotReady(Object ctx, Object request) {
+        if (!Readiness.configured()) {
+            return false;
+        }
         try {
-            String uri = String.valueOf(Reflect.call(request, "uri"));
-            int query = uri.indexOf('?');
-            if (!Readiness.refuses(query < 0 ? uri : uri.substring(0, query))) {
+            String target = String.valueOf(uri.on(request));
+            int query = target.indexOf('?');
+            if (!Readiness.refuses(query < 0 ? target : target.substring(0, query))) {
                 return false;
             }
             NettyTypes.Http http = types.http();
@@ -340,9 +362,23 @@ final class NettyHandle implements ServerHandle {
     private Object http2(NettyConnection c) {
         NettyTypes.Http http = types.http();
         if (c.http2 == null && http != null && http.http2Handler != null) {
-            c.http2 = tryCall(tryCall(c.channel, "pipeline"), "get", http.http2Handler);
+            try {
+                c.http2 = get.on(channelPipeline.on(c.channel), http.http2Handler);
+            } catch (Exception e) {
+                Log.debug("HTTP/2 handler of %s: %s", c.channel, e);
+            }
         }
         return c.http2;
+    }
+
+    /** The HTTP/2 connection's active streams ({@code Http2ConnectionHandler.connection().numActiveStreams()}). */
+    private int activeStreams(Object http2) {
+        try {
+            Object n = numActiveStreams.on(connectionOf.on(http2));
+            return n instanceof Integer ? (Integer) n : 0;
+        } catch (Exception e) {
+            return 0;
+        }
     }
 
     /** {@code goAway(ctx, 2^31-1, NO_ERROR, empty, promise)}: streams in flight run on, the client opens no new one. */
@@ -511,8 +547,7 @@ final class NettyHandle implements ServerHandle {
             n += c.inFlight;
             Object h2 = http2(c);
             if (h2 != null) {
-                Object active = tryCall(tryCall(h2, "connection"), "numActiveStreams");
-                n += active instanceof Integer ? (Integer) active : 0;
+                n += activeStreams(h2);
             }
         }
         return n;
@@ -535,8 +570,8 @@ final class NettyHandle implements ServerHandle {
                 out.add(tryCall(tryCall(request, "method"), "name") + " " + (query < 0 ? uri : uri.substring(0, query))
                         + " (" + TimeUnit.NANOSECONDS.toMillis(now - c.since) + " ms)");
             }
-            Object active = c.http2 == null ? null : tryCall(tryCall(c.http2, "connection"), "numActiveStreams");
-            if (active instanceof Integer && (Integer) active > 0) {
+            int active = c.http2 == null ? 0 : activeStreams(c.http2);
+            if (active > 0) {
                 out.add(active + " HTTP/2 stream(s)");
             }
         }

@@ -3,6 +3,7 @@ package dev.lameduck.shutdown;
 import dev.lameduck.Config;
 import dev.lameduck.Log;
 import dev.lameduck.server.CloseRamp;
+import dev.lameduck.server.Listening;
 import dev.lameduck.server.Readiness;
 import dev.lameduck.server.ServerHandle;
 import dev.lameduck.server.Servers;
@@ -51,6 +52,9 @@ final class Sequence {
         List<ServerHandle> all = servers.all();
         long completedBefore = completed(all);
         int inFlightAtStart = inFlight(all);
+        if (all.isEmpty()) {
+            sayIfItListensAnyway();
+        }
 
         // 1. Lame duck: serve everything, but send clients elsewhere; readiness paths answer 503.
         // Connections are told to go (Connection: close, GOAWAY) gradually over the delay, or all at once.
@@ -92,6 +96,19 @@ final class Sequence {
         stopAll(servers.all());
         Log.info("done: trigger=%s delay=%dms drain=%dms served-during=%d aborted=%d exit=%d", shutdown.trigger, delay,
                 drainMillis, Math.max(0, completed(all) - completedBefore), aborted, shutdown.exitCode);
+    }
+
+    /** A JVM that listens while the agent knows none of its servers gets no lame duck: one line says so. */
+    private void sayIfItListensAnyway() {
+        List<Integer> ports = Listening.ports();
+        if (!ports.isEmpty()) {
+            StringBuilder listed = new StringBuilder();
+            for (int port : ports) {
+                listed.append(listed.length() == 0 ? ":" : ", :").append(port);
+            }
+            Log.warn("no known server in this JVM, yet it listens on %s: no lame duck, no drain (servers known: %s)", listed,
+                    String.join(", ", config.servers));
+        }
     }
 
     /**

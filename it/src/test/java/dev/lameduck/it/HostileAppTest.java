@@ -142,6 +142,8 @@ class HostileAppTest {
             p.signal("TERM");
             assertEquals(143, p.awaitExit(PROMPTLY));
             assertTrue(p.output().contains("pool closed by shutdown hook"), p.output());
+            assertTrue(p.lineIndex("no known server in this JVM, yet it listens on .*:" + p.port() + "\\b") >= 0,
+                    "a JVM that listens with no server the agent knows is named, not drained in silence\n" + p.output());
         }
     }
 

@@ -72,10 +72,15 @@ public enum TestApp {
         return wanted.isBlank() || Arrays.stream(wanted.split(",")).anyMatch(w -> app.toString().contains(w.trim()));
     }
 
-    /** The oldest and the newest version of each server (and the Tomcat distribution): tested on Temurin 25 too. */
+    /** The oldest and the newest version of each server (and the Tomcat distribution): every traffic shape runs on them. */
     boolean isOldestOrNewest() {
         return this == JETTY_9_4 || this == JETTY_12_1 || this == TOMCAT_9 || this == TOMCAT_11 || this == TOMCAT_DISTRIBUTION
                 || this == UNDERTOW_2_2 || this == UNDERTOW_2_4 || this == REACTOR_NETTY_1_3;
+    }
+
+    /** The newest version of each server (of the Netty family, Reactor Netty): tested on Temurin 25 too. */
+    boolean isNewest() {
+        return this == JETTY_12_1 || this == TOMCAT_11 || this == UNDERTOW_2_4 || this == REACTOR_NETTY_1_3;
     }
 
     /** A relocated build or a framework on top of a server version that is tested on its own too. */
