@@ -113,6 +113,58 @@ public final class Behaviour {
     }
 
     /**
+     * For the glue of servers whose responses are a stream of buffers (Reactor Netty, WebFlux, Vert.x): an output
+     * stream that buffers like a servlet's and hands the buffer to {@code next} at each flush or once 64 KiB are
+     * buffered; once the response is {@code gone} (client left, connection closed), writing fails as a servlet
+     * stream's would, which ends /sse.
+     */
+    public static final class BufferedBody extends OutputStream {
+        private static final int BUFFER = 64 * 1024;
+        private final java.util.function.Consumer<byte[]> next;
+        private final java.util.function.BooleanSupplier gone;
+        private final java.io.ByteArrayOutputStream buffer = new java.io.ByteArrayOutputStream();
+
+        public BufferedBody(java.util.function.Consumer<byte[]> next, java.util.function.BooleanSupplier gone) {
+            this.next = next;
+            this.gone = gone;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            open();
+            buffer.write(b, off, len);
+            if (buffer.size() >= BUFFER) {
+                flush();
+            }
+        }
+
+        @Override
+        public void flush() throws IOException {
+            open();
+            if (buffer.size() > 0) {
+                next.accept(buffer.toByteArray());
+                buffer.reset();
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            flush();
+        }
+
+        private void open() throws IOException {
+            if (gone.getAsBoolean()) {
+                throw new IOException("the response is gone");
+            }
+        }
+    }
+
+    /**
      * Registers the pool's shutdown hook; call once from main, first. With {@code -Dtestapp.slowStartMillis=N} it
      * then takes N ms before main goes on to start the server, as an app with a slow start would.
      */

@@ -5,13 +5,11 @@ import dev.lameduck.testapp.Behaviour.Reply;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import org.reactivestreams.Publisher;
 import reactor.core.publisher.Flux;
-import reactor.core.publisher.FluxSink;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 import reactor.netty.DisposableServer;
@@ -88,57 +86,12 @@ public final class ReactorNettyApp {
         // has started), then the response.
         Mono<InputStream> body = request.receive().aggregate().asInputStream().defaultIfEmpty(new ByteArrayInputStream(new byte[0]));
         return body.flatMap(in -> response.send(Flux.<ByteBuf>create(sink -> {
-            try (SinkStream out = new SinkStream(sink)) {
+            try (OutputStream out = new Behaviour.BufferedBody(bytes -> sink.next(Unpooled.wrappedBuffer(bytes)), sink::isCancelled)) {
                 reply.streamed.writeTo(in, out);
             } catch (IOException e) {
                 // the client is gone: the stream is over
             }
             sink.complete();
         }).subscribeOn(Schedulers.boundedElastic()), chunk -> true).then());
-    }
-
-    /** Like a servlet's output stream: buffers, and hands the buffer on at each flush or when 64 KiB are buffered. */
-    private static final class SinkStream extends OutputStream {
-        private static final int BUFFER = 64 * 1024;
-        private final FluxSink<ByteBuf> sink;
-        private final ByteArrayOutputStream buffer = new ByteArrayOutputStream();
-
-        SinkStream(FluxSink<ByteBuf> sink) {
-            this.sink = sink;
-        }
-
-        @Override
-        public void write(int b) throws IOException {
-            write(new byte[] {(byte) b}, 0, 1);
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            open();
-            buffer.write(b, off, len);
-            if (buffer.size() >= BUFFER) {
-                flush();
-            }
-        }
-
-        @Override
-        public void flush() throws IOException {
-            open();
-            if (buffer.size() > 0) {
-                sink.next(Unpooled.wrappedBuffer(buffer.toByteArray()));
-                buffer.reset();
-            }
-        }
-
-        @Override
-        public void close() throws IOException {
-            flush();
-        }
-
-        private void open() throws IOException {
-            if (sink.isCancelled()) {
-                throw new IOException("the response is gone");
-            }
-        }
     }
 }

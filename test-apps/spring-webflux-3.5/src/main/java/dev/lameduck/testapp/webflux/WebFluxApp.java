@@ -4,7 +4,6 @@ import dev.lameduck.testapp.Behaviour;
 import dev.lameduck.testapp.Behaviour.Reply;
 import jakarta.annotation.PreDestroy;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.HashMap;
@@ -24,7 +23,6 @@ import org.springframework.web.reactive.function.server.RouterFunctions;
 import org.springframework.web.reactive.function.server.ServerRequest;
 import org.springframework.web.reactive.function.server.ServerResponse;
 import reactor.core.publisher.Flux;
-import reactor.core.publisher.FluxSink;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 
@@ -73,7 +71,7 @@ public class WebFluxApp {
             response.contentLength(reply.contentLength);
         }
         Flux<DataBuffer> chunks = Flux.<DataBuffer>create(sink -> {
-            try (SinkStream out = new SinkStream(sink)) {
+            try (OutputStream out = new Behaviour.BufferedBody(bytes -> sink.next(DefaultDataBufferFactory.sharedInstance.wrap(bytes)), sink::isCancelled)) {
                 reply.streamed.writeTo(new ByteArrayInputStream(body), out);
             } catch (IOException e) {
                 // the client is gone: the stream is over
@@ -83,50 +81,6 @@ public class WebFluxApp {
         return response.body(BodyInserters.fromDataBuffers(chunks));
     }
 
-    /** Like a servlet's output stream: buffers, and hands the buffer on at each flush or when 64 KiB are buffered. */
-    private static final class SinkStream extends OutputStream {
-        private static final int BUFFER = 64 * 1024;
-        private final FluxSink<DataBuffer> sink;
-        private final ByteArrayOutputStream buffer = new ByteArrayOutputStream();
-
-        SinkStream(FluxSink<DataBuffer> sink) {
-            this.sink = sink;
-        }
-
-        @Override
-        public void write(int b) throws IOException {
-            write(new byte[] {(byte) b}, 0, 1);
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            open();
-            buffer.write(b, off, len);
-            if (buffer.size() >= BUFFER) {
-                flush();
-            }
-        }
-
-        @Override
-        public void flush() throws IOException {
-            open();
-            if (buffer.size() > 0) {
-                sink.next(DefaultDataBufferFactory.sharedInstance.wrap(buffer.toByteArray()));
-                buffer.reset();
-            }
-        }
-
-        @Override
-        public void close() throws IOException {
-            flush();
-        }
-
-        private void open() throws IOException {
-            if (sink.isCancelled()) {
-                throw new IOException("the response is gone");
-            }
-        }
-    }
 
     /** What a DataSource pool is to a real app: closed when Spring's shutdown hook closes the context. */
     @Component

@@ -11,7 +11,6 @@ import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.net.KeyStoreOptions;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 
@@ -74,50 +73,11 @@ public final class VertxApp {
         } else {
             response.setChunked(true);
         }
-        try (OutputStream out = new ResponseStream(response)) {
+        try (OutputStream out = new Behaviour.BufferedBody(bytes -> response.write(Buffer.buffer(bytes)), response::closed)) {
             reply.streamed.writeTo(new ByteArrayInputStream(body.getBytes()), out);
         } catch (IOException e) {
             return; // the client is gone
         }
         response.end();
-    }
-
-    private static final class ResponseStream extends OutputStream {
-        private static final int BUFFER = 64 * 1024;
-        private final HttpServerResponse response;
-        private final ByteArrayOutputStream buffer = new ByteArrayOutputStream();
-
-        ResponseStream(HttpServerResponse response) {
-            this.response = response;
-        }
-
-        @Override
-        public void write(int b) throws IOException {
-            write(new byte[] {(byte) b}, 0, 1);
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            buffer.write(b, off, len);
-            if (buffer.size() >= BUFFER) {
-                flush();
-            }
-        }
-
-        @Override
-        public void flush() throws IOException {
-            if (response.closed()) {
-                throw new IOException("the response is gone");
-            }
-            if (buffer.size() > 0) {
-                response.write(Buffer.buffer(buffer.toByteArray()));
-                buffer.reset();
-            }
-        }
-
-        @Override
-        public void close() throws IOException {
-            flush();
-        }
     }
 }
