@@ -412,13 +412,12 @@ final class NettyHandle implements ServerHandle {
     /**
      * On the listener's event loop, as the Undertow handle does with XNIO's: Netty's close of an NIO listener
      * cancels its selection key, and the JDK closes a registered channel only once its selector has dropped the key,
-     * at the loop's next select: until then the kernel keeps queueing connections, to reset them all at that close
-     * (measured: 4 of 482 connections racing the close lost in 4 shutdowns of Reactor Netty 1.3). So the key is
-     * cancelled and dropped here ({@code selectNow()} on its own selector, between the loop's selects), the queue
-     * taken with nothing but {@code accept()}, the socket closed at once, each connection taken handed to the
-     * listener's pipeline as its own read would ({@code NioServerSocketChannel.doReadMessages}: a
+     * at the loop's next select: until then the kernel keeps queueing connections, to reset them all at that close.
+     * So the key is cancelled and dropped here ({@code selectNow()} on its own selector, between the loop's selects),
+     * the queue taken with nothing but {@code accept()}, the socket closed at once, each connection taken handed to
+     * the listener's pipeline as its own read would ({@code NioServerSocketChannel.doReadMessages}: a
      * {@code NioSocketChannel} fired as a read, 4.1-4.2), then the Netty channel closed. False for another
-     * transport (epoll, io_uring: closed the plain way).
+     * transport (epoll: {@link #readUntilEmptyThenClose}; others are closed the plain way).
      */
     private boolean acceptQueuedThenClose() {
         Object loop = tryCall(listener, "eventLoop");
